@@ -1,0 +1,33 @@
+#include "drivers/driver_factories.hpp"
+
+#include <herald/error.hpp>
+#include <herald/transport.hpp>
+
+namespace herald {
+
+std::shared_ptr<Transport> Transport::open(std::string_view url, TransportOptions options) {
+  if (options.control_exchange.empty()) throw ConfigError("control_exchange: must not be empty");
+  if (options.send_timeout.count() < 0) throw ConfigError("send_timeout: must not be negative");
+  // make_shared cannot reach the private constructor.
+  std::shared_ptr<Transport> transport(new Transport(TransportUrl::parse(url), std::move(options)));
+  return transport;
+}
+
+Transport::Transport(TransportUrl url, TransportOptions options) : url_(std::move(url)), options_(std::move(options)) {
+  if (url_.scheme() == "memory")
+    driver_ = detail::make_memory_driver(url_, options_);
+  else
+    driver_ = detail::make_amqp_driver(url_, options_);
+}
+
+Transport::~Transport() = default;
+
+}  // namespace herald
+
+#ifndef HERALD_HAVE_AMQP
+namespace herald::detail {
+std::unique_ptr<Driver> make_amqp_driver(const TransportUrl& url, const TransportOptions&) {
+  throw ConfigError("transport_url: scheme '" + url.scheme() + "' needs Herald built with HERALD_BUILD_AMQP=ON");
+}
+}  // namespace herald::detail
+#endif

@@ -1,0 +1,43 @@
+#pragma once
+/// @file codec.hpp
+/// The oslo.messaging notification wire format (rabbit driver), encode and decode.
+
+#include <herald/notification.hpp>
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+namespace herald {
+
+/// Which body format to write. `v1` is oslo's `messaging` driver (the plain dict), `v2` its
+/// `messagingv2` driver (the `{"oslo.version": "2.0", "oslo.message": "<json text>"}` envelope).
+enum class EnvelopeVersion { v1, v2 };
+
+/// Appends the body of `notification` to `out`, byte-for-byte as oslo.messaging 14's rabbit
+/// driver writes it: keys `message_id, publisher_id, event_type, priority` (upper case),
+/// `payload, timestamp, _unique_id`, then one `_context_<key>` per context member; Python
+/// `json.dumps` formatting (`", "` and `": "` separators, `ensure_ascii`). An empty
+/// `publisher_id` is written as null; an empty `unique_id` omits `_unique_id`. The notification's
+/// own `message_id`, `timestamp` and `unique_id` are used as they are.
+/// @throws Error(Errc::invalid_argument) if the context is not an object.
+/// **Thread safety:** pure function.
+void encode(const Notification& notification, EnvelopeVersion version, std::string& out);
+
+/// Convenience overload returning a new string.
+std::string encode(const Notification& notification, EnvelopeVersion version);
+
+/// Decodes a v1 or v2 body. Accepts what oslo 14 accepts: a v1 dict, or a v2 envelope with a
+/// compatible version ("2.0"); timestamps with or without the fraction; missing optional
+/// fields (message_id, timestamp, publisher_id, _unique_id, context). `_context_<key>` entries
+/// become the context object.
+/// @throws DecodeError (truncated or invalid JSON, wrong types, invalid UTF-8, nesting deeper
+///         than 512), Error(Errc::unsupported_version) for an unknown `oslo.version`,
+///         Error(Errc::unknown_priority) for a missing or unknown priority.
+/// **Thread safety:** pure function.
+Notification decode(std::string_view body);
+
+/// Formats a UTC time as oslo does: "YYYY-MM-DD HH:MM:SS.ffffff".
+std::string format_timestamp(std::chrono::system_clock::time_point time);
+
+}  // namespace herald

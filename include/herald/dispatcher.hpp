@@ -1,0 +1,68 @@
+#pragma once
+/// @file dispatcher.hpp
+/// Routing of decoded notifications to endpoints. Pure: no I/O, no threads.
+
+#include <herald/endpoint.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald {
+
+/// What dispatching one notification did.
+struct DispatchResult {
+  Result result = Result::handled;
+  std::size_t called = 0;        ///< endpoints whose handler ran
+  std::size_t filtered_out = 0;  ///< endpoints of that priority skipped by their filter
+};
+
+/// Dispatches single notifications, with oslo's rules: the body's priority selects the
+/// handlers; endpoints are tried in order; an endpoint whose filter does not match is skipped;
+/// the first `requeue` (or exception, logged once) stops dispatch and the result is `requeue`.
+/// A priority no endpoint handles gives `handled` with `called == 0`.
+///
+/// **Thread safety:** immutable; dispatch() may run on many threads at once.
+class Dispatcher {
+ public:
+  explicit Dispatcher(std::vector<Endpoint> endpoints, std::shared_ptr<spdlog::logger> logger = {});
+  ~Dispatcher();
+
+  DispatchResult dispatch(const Notification& notification) const;
+  /// The priorities at least one endpoint handles, in oslo order.
+  std::vector<Priority> priorities() const;
+  const std::vector<Endpoint>& endpoints() const noexcept { return endpoints_; }
+
+ private:
+  std::vector<Endpoint> endpoints_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+/// Dispatches batches, with oslo's batch rules: the batch is grouped by priority (stable, in
+/// arrival order inside a group); each endpoint in order gets the group's notifications that
+/// pass its filter (skipped when none); a `requeue` or exception marks the whole priority group
+/// for requeue and skips the remaining endpoints for that group.
+///
+/// **Thread safety:** immutable; dispatch() may run on many threads at once.
+class BatchDispatcher {
+ public:
+  explicit BatchDispatcher(std::vector<BatchEndpoint> endpoints,
+                           std::shared_ptr<spdlog::logger> logger = {});
+  ~BatchDispatcher();
+
+  /// Returns one result per input notification, in input order.
+  std::vector<Result> dispatch(std::span<const Notification* const> batch) const;
+  std::vector<Priority> priorities() const;
+  const std::vector<BatchEndpoint>& endpoints() const noexcept { return endpoints_; }
+
+ private:
+  std::vector<BatchEndpoint> endpoints_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+}  // namespace herald
