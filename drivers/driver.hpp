@@ -27,6 +27,8 @@ struct OutgoingMessage {
   std::string routing_key;  ///< "<topic>.<priority>"
   std::string body;         ///< encoded JSON (v1 or v2)
   std::string message_id;   ///< the notification's message_id (AMQP message-id)
+  /// oslo's retry: -1 = keep trying (resend after reconnects), 0 = no retry, N = at most N resends.
+  int retry = -1;
 };
 
 /// Called exactly once per send, from any thread, with the outcome: {} when the transport
