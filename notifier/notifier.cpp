@@ -1,1 +1,239 @@
-// placeholder: implementation in progress
+#include "notifier/notifier_core.hpp"
+
+#include "core/logging.hpp"
+#include "drivers/driver.hpp"
+
+#include <herald/error.hpp>
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <array>
+
+namespace herald {
+namespace detail {
+namespace {
+
+// oslo.messaging 14.0.3 `_sanitize_context`: the only context keys a notification carries.
+constexpr std::array<std::string_view, 27> kSafeContextKeys = {
+    "user_id",          "project_id",          "domain_id",           "user_domain_id",
+    "project_domain_id", "is_admin",           "request_id",          "roles",
+    "user_name",        "project_name",        "domain_name",         "user_domain_name",
+    "project_domain_name", "service_user_id",  "service_user_domain_id", "service_user_domain_name",
+    "service_project_id", "service_project_name", "service_project_domain_id", "service_project_domain_name",
+    "service_roles",    "global_request_id",   "system_scope",        "user",
+    "domain",           "user_domain",         "project_domain"};
+
+bool is_safe_context_key(std::string_view key) {
+  return std::find(kSafeContextKeys.begin(), kSafeContextKeys.end(), key) != kSafeContextKeys.end();
+}
+
+void validate(const NotifierOptions& options) {
+  if (options.topics.empty()) throw ConfigError("topics: at least one topic is required");
+  for (const std::string& topic : options.topics)
+    if (topic.empty()) throw ConfigError("topics: a topic must not be empty");
+  if (options.drivers.empty()) throw ConfigError("driver: at least one notifier driver is required (use noop to disable)");
+  if (options.retry < -1) throw ConfigError("retry: must be -1 (forever), 0 or a positive count");
+}
+
+}  // namespace
+
+NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions options)
+    : transport_(std::move(transport)), options_(std::move(options)), logger_(logger_or_default(options_.logger)) {
+  if (!transport_) throw ConfigError("transport: a transport is required");
+  validate(options_);
+  enabled_ = !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
+  if (!options_.capture && std::find(options_.drivers.begin(), options_.drivers.end(), "test") != options_.drivers.end())
+    options_.capture = std::make_shared<NotificationCapture>();
+}
+
+void NotifierCore::load_drivers() {
+  for (const std::string& name : options_.drivers) drivers_.push_back(make_notifier_driver(name, *this, true));
+}
+
+void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion version, int retry) {
+  Driver& driver = transport_->driver();
+  const std::string& exchange = transport_->options().control_exchange;
+  const std::string_view priority = to_string(notification.priority);
+  for (const std::string& topic : options_.topics) {
+    OutgoingMessage message;
+    message.exchange = exchange;
+    message.routing_key.reserve(topic.size() + 1 + priority.size());
+    message.routing_key.append(topic).append(".").append(priority);
+    notification.unique_id = ids_.unique_id();  // per send, as oslo's _add_unique_id
+    try {
+      encode(notification, version, message.body);
+    } catch (const Error& e) {
+      record_failure(SendFailure{notification.message_id, notification.event_type, notification.priority,
+                                 message.routing_key, e.code()});
+      continue;
+    }
+    message.message_id = notification.message_id;
+    message.retry = retry;
+    sent_.fetch_add(1, std::memory_order_relaxed);
+    auto self = shared_from_this();
+    // The failure record is built only when needed: the success path stays allocation-light.
+    driver.send(std::move(message),
+                [self, id = notification.message_id, event_type = notification.event_type,
+                 p = notification.priority, rk = std::string(topic).append(".").append(priority)](std::error_code ec) {
+                  if (!ec) {
+                    self->complete(ec, nullptr);
+                  } else {
+                    SendFailure failure{id, event_type, p, rk, ec};
+                    self->complete(ec, &failure);
+                  }
+                });
+  }
+}
+
+void NotifierCore::record_failure(const SendFailure& failure) {
+  sent_.fetch_add(1, std::memory_order_relaxed);
+  complete(failure.error, &failure);
+}
+
+void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
+  if (error) {
+    failed_.fetch_add(1, std::memory_order_relaxed);
+    // Never the payload: ids, event type and routing key identify the notification.
+    logger_->error("notification {} ({} to {}) failed: {}", failure->message_id, failure->event_type,
+                   failure->routing_key, error.message());
+    if (options_.on_error) {
+      try {
+        options_.on_error(*failure);
+      } catch (...) {
+        logger_->error("notifier on_error callback threw; ignored");
+      }
+    }
+  } else {
+    confirmed_.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::lock_guard lock(flush_mutex_);
+  if (error) {
+    ++failed_since_flush_;
+    last_error_ = error;
+  }
+  flush_cv_.notify_all();
+}
+
+FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(flush_mutex_);
+  auto pending = [&] {
+    return sent_.load() - confirmed_.load() - failed_.load();
+  };
+  flush_cv_.wait_for(lock, timeout, [&] { return pending() == 0; });
+  FlushResult result;
+  result.pending = pending();
+  result.failed = failed_since_flush_;
+  result.last_error = last_error_;
+  failed_since_flush_ = 0;
+  last_error_ = {};
+  return result;
+}
+
+NotifierStats NotifierCore::stats() const noexcept {
+  NotifierStats s;
+  s.notified = notified_.load();
+  s.failed = failed_.load();
+  s.confirmed = confirmed_.load();
+  s.sent = sent_.load();
+  s.pending = s.sent - s.confirmed - s.failed;
+  return s;
+}
+
+}  // namespace detail
+
+void NotificationCapture::record(const Notification& notification) {
+  std::lock_guard lock(mutex_);
+  notifications_.push_back(notification);
+}
+
+std::vector<Notification> NotificationCapture::notifications() const {
+  std::lock_guard lock(mutex_);
+  return notifications_;
+}
+
+std::size_t NotificationCapture::size() const {
+  std::lock_guard lock(mutex_);
+  return notifications_.size();
+}
+
+void NotificationCapture::clear() {
+  std::lock_guard lock(mutex_);
+  notifications_.clear();
+}
+
+Notifier::Notifier(std::shared_ptr<Transport> transport, NotifierOptions options) {
+  int retry = options.retry;
+  std::string publisher_id = options.publisher_id;
+  core_ = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
+  core_->load_drivers();
+  publisher_id_ = std::move(publisher_id);
+  retry_ = retry;
+}
+
+Notifier::Notifier(std::shared_ptr<detail::NotifierCore> core, std::string publisher_id, int retry)
+    : core_(std::move(core)), publisher_id_(std::move(publisher_id)), retry_(retry) {}
+
+Notifier::~Notifier() = default;
+Notifier::Notifier(const Notifier&) = default;
+Notifier& Notifier::operator=(const Notifier&) = default;
+Notifier::Notifier(Notifier&&) noexcept = default;
+Notifier& Notifier::operator=(Notifier&&) noexcept = default;
+
+Notifier Notifier::prepare(const PrepareOptions& overrides) const {
+  int retry = overrides.retry.value_or(retry_);
+  if (retry < -1) throw ConfigError("retry: must be -1 (forever), 0 or a positive count");
+  return Notifier(core_, overrides.publisher_id.value_or(publisher_id_), retry);
+}
+
+void Notifier::notify(Priority priority, const rapidjson::Value& context, std::string_view event_type,
+                      const rapidjson::Value& payload) {
+  if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context must be a JSON object");
+  Notification notification;
+  notification.priority = priority;
+  notification.event_type = std::string(event_type);
+  notification.set_payload(payload);
+  if (core_->options().sanitize_context) {
+    rapidjson::Value& target = notification.context();
+    for (auto it = context.MemberBegin(); it != context.MemberEnd(); ++it) {
+      if (!detail::is_safe_context_key({it->name.GetString(), it->name.GetStringLength()})) continue;
+      target.AddMember(rapidjson::Value(it->name, notification.allocator()),
+                       rapidjson::Value(it->value, notification.allocator()), notification.allocator());
+    }
+  } else {
+    notification.set_context(context);
+  }
+  send(std::move(notification));
+}
+
+void Notifier::notify(Priority priority, std::string_view context_json, std::string_view event_type,
+                      std::string_view payload_json) {
+  rapidjson::Document context;
+  if (context_json.empty()) {
+    context.SetObject();
+  } else {
+    context.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(context_json.data(),
+                                                                                         context_json.size());
+    if (context.HasParseError() || !context.IsObject())
+      throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
+  }
+  rapidjson::Document payload;
+  payload.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload_json.data(),
+                                                                                       payload_json.size());
+  if (payload.HasParseError()) throw Error(Errc::invalid_argument, "notify: payload is not valid JSON");
+  notify(priority, context, event_type, payload);
+}
+
+void Notifier::send(Notification&& notification) {
+  notification.message_id = core_->ids().message_id();
+  notification.publisher_id = publisher_id_;
+  notification.timestamp = format_timestamp(std::chrono::system_clock::now());
+  core_->notify_all(notification, retry_);
+}
+
+bool Notifier::is_enabled() const noexcept { return core_->is_enabled(); }
+FlushResult Notifier::flush(std::chrono::milliseconds timeout) { return core_->flush(timeout); }
+NotifierStats Notifier::stats() const noexcept { return core_->stats(); }
+std::shared_ptr<NotificationCapture> Notifier::capture() const noexcept { return core_->capture(); }
+
+}  // namespace herald
