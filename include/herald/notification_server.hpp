@@ -1,0 +1,104 @@
+#pragma once
+/// @file notification_server.hpp
+
+#include <herald/endpoint.hpp>
+#include <herald/target.hpp>
+#include <herald/transport.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald {
+
+namespace detail {
+class ServerCore;
+}
+
+/// NotificationServer configuration (oslo names in brackets); validated once by the
+/// constructor (ConfigError names the field).
+struct ServerOptions {
+  /// Worker threads running handlers [executor_thread_pool_size]. Must be ≥ 1.
+  std::size_t workers = 8;
+  /// Pool name: listeners with the same pool share one queue named after it, bound to every
+  /// `<topic>.<priority>`; empty = consume the shared `<topic>.<priority>` queues [pool].
+  std::string pool;
+  /// Whether `Result::requeue` (or a handler exception) requeues [allow_requeue]. When false
+  /// the message is acked and one line is logged, as oslo does.
+  bool allow_requeue = false;
+  /// Batch endpoints only: the most notifications per handler call [batch_size]. Must be ≥ 1.
+  std::size_t batch_size = 100;
+  /// Batch endpoints only: how long a batch may wait to fill, from the start of the poll
+  /// [batch_timeout].
+  std::chrono::milliseconds batch_timeout{1000};
+  /// A message requeued this many times is dead-lettered instead of requeued again (no hot
+  /// redelivery loop). 0 = never requeue, dead-letter at once. Counted per server by
+  /// `_unique_id` / message_id.
+  std::uint32_t max_redeliveries = 5;
+  /// How many recently handled `_unique_id`s (or message_ids) are remembered to ack-and-skip
+  /// duplicates. 0 disables duplicate suppression.
+  std::size_t dedup_window = 4096;
+  /// Deliveries fetched but not yet settled, at most (prefetch / AMQP credit). Bounds memory.
+  std::size_t credit_window = 1000;
+  /// Logger; null → a private stderr logger.
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+/// Counters of a server, since it was constructed.
+struct ServerStats {
+  std::uint64_t received = 0;          ///< messages polled
+  std::uint64_t handled = 0;           ///< acked after at least one handler ran
+  std::uint64_t filtered = 0;          ///< acked: every endpoint's filter said no
+  std::uint64_t no_endpoint = 0;       ///< acked: no endpoint handles that priority
+  std::uint64_t requeued = 0;          ///< sent back for redelivery
+  std::uint64_t requeue_refused = 0;   ///< requeue asked but allow_requeue is false: acked
+  std::uint64_t dead_lettered = 0;     ///< rejected: redelivery limit, undecodable, unknown priority
+  std::uint64_t undecodable = 0;       ///< of dead_lettered: body not an oslo notification
+  std::uint64_t unknown_priority = 0;  ///< of dead_lettered: priority not one of the seven
+  std::uint64_t duplicates = 0;        ///< acked and skipped by duplicate suppression
+  std::uint64_t released = 0;          ///< returned unhandled at stop()
+};
+
+/// Receives notifications and dispatches them to endpoints, as oslo's NotificationServer.
+///
+/// One poll thread per listener takes batches from the transport and hands them to a worker
+/// pool, which decodes and dispatches; results become ack / requeue / reject. Undecodable
+/// messages and unknown priorities are dead-lettered with one warning and a counter.
+///
+/// **Thread safety:** start(), stop(), wait() and stats() may be called from any thread, and
+/// each is idempotent. Handlers run concurrently on the workers. Not copyable or movable; the
+/// destructor stops and waits.
+class NotificationServer {
+ public:
+  /// A server of single-notification endpoints.
+  /// @throws ConfigError for bad options or targets, or when no endpoint handles any priority.
+  NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
+                     std::vector<Endpoint> endpoints, ServerOptions options = {});
+  /// A server of batch endpoints (batch_size / batch_timeout apply).
+  NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
+                     std::vector<BatchEndpoint> endpoints, ServerOptions options = {});
+  ~NotificationServer();
+  NotificationServer(const NotificationServer&) = delete;
+  NotificationServer& operator=(const NotificationServer&) = delete;
+
+  /// Subscribes and starts polling. Starting a started server does nothing; starting after
+  /// wait() restarts it. @throws TransportError when the listener cannot be created.
+  void start();
+  /// Stops polling: nothing new is taken; handlers already running finish; messages taken but
+  /// not yet handled are released for redelivery. Returns without waiting.
+  void stop();
+  /// Waits until the poll thread and every handler have finished (after stop()).
+  void wait();
+  ServerStats stats() const noexcept;
+
+ private:
+  std::shared_ptr<detail::ServerCore> core_;
+};
+
+}  // namespace herald
