@@ -17,8 +17,15 @@ namespace herald {
 /// - `context` / `metadata` / `payload` rules name a top-level key; the key must be present and
 ///   its value must be a string that matches (a missing key, a non-string value, or a payload
 ///   that is not an object never matches, even with `.*`);
-/// - metadata keys are `message_id` and `timestamp`;
+/// - metadata keys are `message_id` and `timestamp` (an empty field counts as absent); a rule
+///   on any other metadata key never matches;
+/// - oslo never matches an absent (None) publisher_id or event_type; Herald stores absence as
+///   "", which patterns such as `.*` do match;
 /// - every rule must match (AND); an empty filter matches everything.
+///
+/// RE2 is not Python `re`: backreferences and lookaround are rejected (ConfigError), `$`
+/// matches only at the very end (Python also before a final newline), and `\d`, `\w`, `\s`
+/// are ASCII-only.
 ///
 /// **Thread safety:** immutable after construction; copies are cheap and share the compiled
 /// regexes; matches() may be called from any number of threads.
@@ -32,7 +39,11 @@ class Filter {
   Filter(Filter&&) noexcept;
   Filter& operator=(Filter&&) noexcept;
 
-  /// Adds a rule on publisher_id. @throws ConfigError naming the field on an invalid regex.
+  // Each builder replaces an earlier rule on the same field or key (oslo's rules are dicts),
+  // and leaves the filter unchanged when it throws.
+
+  /// Adds a rule on publisher_id. @throws ConfigError naming the field on an invalid regex,
+  /// e.g. "filter.publisher_id: invalid regex '(': missing )".
   Filter& publisher_id(std::string_view regex);
   /// Adds a rule on event_type. @throws ConfigError on an invalid regex.
   Filter& event_type(std::string_view regex);
@@ -44,7 +55,7 @@ class Filter {
   /// Adds a rule on top-level payload key `key`. @throws ConfigError on an invalid regex.
   Filter& payload(std::string_view key, std::string_view regex);
 
-  /// True when every rule matches.
+  /// True when every rule matches. Never throws; does not allocate.
   bool matches(const Notification& notification) const;
   /// True when the filter has no rule.
   bool empty() const noexcept;
