@@ -1,1 +1,68 @@
-// placeholder: implementation in progress
+// The amqp:// and amqps:// driver: AMQP 1.0 to RabbitMQ 3.10 through Qpid Proton C++.
+// Layout: amqp_options (URL query), management_client + topology (HTTP declarations),
+// amqp_connection (container thread, failover), send_pipeline, receiver_set + amqp_listener.
+
+#include "core/logging.hpp"
+#include "drivers/amqp/amqp_connection.hpp"
+#include "drivers/amqp/amqp_listener.hpp"
+#include "drivers/amqp/amqp_options.hpp"
+#include "drivers/amqp/topology.hpp"
+#include "drivers/driver_factories.hpp"
+
+#include <herald/error.hpp>
+
+#include <spdlog/logger.h>
+
+namespace herald::detail {
+namespace {
+
+class AmqpDriver final : public Driver {
+ public:
+  AmqpDriver(const TransportUrl& url, const TransportOptions& options)
+      : options_(parse_amqp_options(url, options)),
+        logger_(logger_or_default(options.logger)),
+        topology_(options_, logger_),
+        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_)) {
+    logger_->debug("amqp: transport {} opened", url.to_string());
+  }
+
+  ~AmqpDriver() override { connection_.reset(); }
+
+  void send(OutgoingMessage message, SendCallback done) override {
+    if (message.exchange.empty() || message.routing_key.empty()) {
+      if (done) done(make_error_code(Errc::invalid_argument));
+      return;
+    }
+    topology_.declare_for_send(message.exchange, message.routing_key);
+    std::string address = "/exchange/" + message.exchange + "/" + message.routing_key;
+    connection_->send(std::move(address), std::move(message), std::move(done));
+  }
+
+  std::unique_ptr<Listener> listen(const ListenSpec& spec) override {
+    if (spec.bindings.empty()) throw ConfigError(Errc::invalid_argument, "listen: no queue bindings given");
+    topology_.declare_for_listen(spec.bindings);
+    std::size_t credit = options_.credit_window ? options_.credit_window : spec.credit_window;
+    if (credit == 0) throw ConfigError("listen: credit_window must be positive");
+    auto core = connection_->listen(spec.bindings, credit);
+    // A listener that outlives its driver must not touch the connection (the driver's
+    // shutdown already stopped it).
+    std::weak_ptr<AmqpConnection> connection = connection_;
+    return std::make_unique<AmqpListener>(core, connection_->bridge(), [connection](const auto& c) {
+      if (auto alive = connection.lock()) alive->stop_listener(c);
+    });
+  }
+
+ private:
+  AmqpOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  Topology topology_;
+  std::shared_ptr<AmqpConnection> connection_;
+};
+
+}  // namespace
+
+std::unique_ptr<Driver> make_amqp_driver(const TransportUrl& url, const TransportOptions& options) {
+  return std::make_unique<AmqpDriver>(url, options);
+}
+
+}  // namespace herald::detail

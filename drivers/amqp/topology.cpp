@@ -1,0 +1,105 @@
+#include "drivers/amqp/topology.hpp"
+
+#include <herald/error.hpp>
+
+#include <spdlog/logger.h>
+
+namespace herald::detail {
+namespace {
+
+std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
+  std::vector<ManagementEndpoint> endpoints;
+  // The management port is relative to the first host's AMQP port; every host uses the
+  // same offset (docs/amqp.md).
+  int offset = static_cast<int>(options.management_port) - static_cast<int>(options.hosts.front().port);
+  for (const AmqpHost& host : options.hosts) {
+    int port = static_cast<int>(host.port) + offset;
+    if (port <= 0 || port > 65535) port = options.management_port;
+    endpoints.push_back({host.hostname, static_cast<std::uint16_t>(port), host.username.empty() ? "guest" : host.username,
+                         host.username.empty() ? "guest" : host.password});
+  }
+  return endpoints;
+}
+
+}  // namespace
+
+Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger)
+    : enabled_(options.topology == TopologyMode::management),
+      durable_(options.durable_queues),
+      dead_letter_exchange_(options.dead_letter_exchange),
+      dead_letter_queue_(options.dead_letter_queue),
+      logger_(std::move(logger)),
+      client_(endpoints_of(options), options.virtual_host, std::chrono::milliseconds(5000)) {}
+
+void Topology::declare_dead_letter_locked() {
+  if (dead_letter_exchange_.empty() || dead_letter_declared_) return;
+  // fanout: dead-lettered messages keep their routing key, which no binding could predict.
+  client_.declare_exchange(dead_letter_exchange_, "fanout", durable_);
+  client_.declare_queue(dead_letter_queue_, durable_, {});
+  client_.bind_queue(dead_letter_exchange_, dead_letter_queue_, "");
+  dead_letter_declared_ = true;
+}
+
+void Topology::declare_binding_locked(const QueueBinding& binding) {
+  declare_dead_letter_locked();
+  if (!exchanges_.contains(binding.exchange)) {
+    client_.declare_exchange(binding.exchange, "topic", durable_);
+    exchanges_.insert(binding.exchange);
+  }
+  if (!queues_.contains(binding.queue)) {
+    std::map<std::string, std::string> arguments;
+    if (!dead_letter_exchange_.empty()) arguments["x-dead-letter-exchange"] = dead_letter_exchange_;
+    client_.declare_queue(binding.queue, durable_, arguments);
+    queues_.insert(binding.queue);
+  }
+  auto key = std::make_tuple(binding.exchange, binding.queue, binding.routing_key);
+  if (!bindings_.contains(key)) {
+    client_.bind_queue(binding.exchange, binding.queue, binding.routing_key);
+    bindings_.insert(key);
+  }
+}
+
+bool Topology::declare_for_send(const std::string& exchange, const std::string& routing_key) {
+  if (!enabled_) return true;
+  std::lock_guard lock(mutex_);
+  if (bindings_.contains(std::make_tuple(exchange, routing_key, routing_key))) return true;
+  try {
+    declare_binding_locked({routing_key, exchange, routing_key});
+    return true;
+  } catch (const Error& e) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_failure_log_ > std::chrono::seconds(5)) {
+      last_failure_log_ = now;
+      logger_->warn("amqp: topology for exchange '{}' routing key '{}' not declared: {}", exchange, routing_key,
+                    e.what());
+    }
+    return false;
+  }
+}
+
+void Topology::declare_for_listen(const std::vector<QueueBinding>& bindings) {
+  if (!enabled_) return;
+  std::lock_guard lock(mutex_);
+  for (const QueueBinding& binding : bindings) declare_binding_locked(binding);
+}
+
+bool Topology::redeclare_all() {
+  if (!enabled_) return true;
+  std::lock_guard lock(mutex_);
+  auto bindings = bindings_;
+  exchanges_.clear();
+  queues_.clear();
+  bindings_.clear();
+  dead_letter_declared_ = false;
+  try {
+    for (const auto& [exchange, queue, routing_key] : bindings) declare_binding_locked({queue, exchange, routing_key});
+    return true;
+  } catch (const Error& e) {
+    // Keep the full list so a later attempt declares everything again.
+    for (const auto& b : bindings) bindings_.insert(b);
+    logger_->warn("amqp: redeclaring the topology after a reconnect failed: {}", e.what());
+    return false;
+  }
+}
+
+}  // namespace herald::detail

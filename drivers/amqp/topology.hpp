@@ -1,0 +1,57 @@
+#pragma once
+// Declares what oslo's rabbit driver declares (topic exchange, `<topic>.<priority>` queues,
+// bindings) through the management HTTP API, once per process per object.
+
+#include "drivers/amqp/amqp_options.hpp"
+#include "drivers/amqp/management_client.hpp"
+#include "drivers/driver.hpp"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace herald::detail {
+
+/// **Thread safety:** thread-safe; declarations are serialised by one mutex (they are rare).
+class Topology {
+ public:
+  Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger);
+
+  bool enabled() const noexcept { return enabled_; }
+
+  /// What oslo's notifier declares on send: the exchange, the queue named like the routing
+  /// key, and their binding. Returns false (and logs, at most every few seconds) on failure;
+  /// the send goes ahead anyway, since operators may have declared things themselves.
+  bool declare_for_send(const std::string& exchange, const std::string& routing_key);
+
+  /// Every queue and binding of a listener. @throws TransportError on failure.
+  void declare_for_listen(const std::vector<QueueBinding>& bindings);
+
+  /// Declares again everything declared so far (a restarted broker forgets non-durable
+  /// objects). Returns false on failure (logged).
+  bool redeclare_all();
+
+ private:
+  void declare_binding_locked(const QueueBinding& binding);
+  void declare_dead_letter_locked();
+
+  bool enabled_;
+  bool durable_;
+  std::string dead_letter_exchange_;
+  std::string dead_letter_queue_;
+  std::shared_ptr<spdlog::logger> logger_;
+  ManagementClient client_;
+
+  std::mutex mutex_;
+  std::set<std::string> exchanges_;
+  std::set<std::string> queues_;
+  std::set<std::tuple<std::string, std::string, std::string>> bindings_;
+  bool dead_letter_declared_ = false;
+  std::chrono::steady_clock::time_point last_failure_log_{};
+};
+
+}  // namespace herald::detail
