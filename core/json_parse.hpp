@@ -1,0 +1,21 @@
+#pragma once
+// Hardened JSON parsing for untrusted message bodies.
+
+#include <rapidjson/document.h>
+
+#include <string_view>
+
+namespace herald::detail {
+
+/// Parses `json` into `document`, replacing its root value. The document keeps its allocator, so
+/// memory allocated earlier from it (for instance the text being parsed) stays valid.
+///
+/// Always iterative (no recursion, so deep input cannot overflow the stack), validates UTF-8,
+/// parses doubles at full precision, accepts NaN/Infinity as Python's json module does, and
+/// rejects nesting deeper than kMaxJsonDepth, embedded NUL bytes and trailing data.
+/// @param what names the text in error messages ("message body", "oslo.message"); the text
+///        itself is never quoted in an error.
+/// @throws DecodeError
+void parse_json_into(rapidjson::Document& document, std::string_view json, const char* what);
+
+}  // namespace herald::detail

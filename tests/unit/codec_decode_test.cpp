@@ -1,0 +1,221 @@
+// decode(): accepted forms, field rules and the malformed-input table.
+
+#include <herald/codec.hpp>
+#include <herald/error.hpp>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace herald {
+namespace {
+
+// Wraps an inner message dict (JSON text) in a v2 envelope, escaping it as a JSON string.
+std::string v2(const std::string& inner, const std::string& version = "2.0") {
+  std::string escaped;
+  for (char c : inner) {
+    if (c == '"' || c == '\\') escaped.push_back('\\');
+    escaped.push_back(c);
+  }
+  return R"({"oslo.version": ")" + version + R"(", "oslo.message": ")" + escaped + "\"}";
+}
+
+// `depth` nested objects, {"a":{"a":...}}, left unterminated: the depth check fires first.
+std::string deep_objects(int depth) {
+  std::string text;
+  for (int i = 0; i < depth; ++i) text += "{\"a\":";
+  return text;
+}
+
+const std::string kMinimal = R"({"event_type": "e", "priority": "info", "payload": {"k": 1}})";
+
+TEST(CodecDecode, V1Dict) {
+  const Notification n = decode(
+      R"({"message_id": "m", "publisher_id": "p", "event_type": "e", "priority": "ERROR", "payload": [1],)"
+      R"( "timestamp": "2024-01-01 00:00:00", "_unique_id": "u", "_context_user": "bob", "_context_n": {"x": null}})");
+  EXPECT_EQ(n.message_id, "m");
+  EXPECT_EQ(n.publisher_id, "p");
+  EXPECT_EQ(n.event_type, "e");
+  EXPECT_EQ(n.priority, Priority::error);
+  EXPECT_EQ(n.timestamp, "2024-01-01 00:00:00");
+  EXPECT_EQ(n.unique_id, "u");
+  EXPECT_EQ(n.payload_json(), "[1]");
+  EXPECT_EQ(n.context_json(), R"({"user":"bob","n":{"x":null}})");
+}
+
+TEST(CodecDecode, V2Envelope) {
+  const Notification n = decode(v2(kMinimal));
+  EXPECT_EQ(n.event_type, "e");
+  EXPECT_EQ(n.priority, Priority::info);
+  EXPECT_EQ(n.payload_json(), R"({"k":1})");
+  EXPECT_EQ(n.context_json(), "{}");
+  EXPECT_TRUE(n.message_id.empty());
+  EXPECT_TRUE(n.publisher_id.empty());
+  EXPECT_TRUE(n.timestamp.empty());
+  EXPECT_TRUE(n.unique_id.empty());
+}
+
+TEST(CodecDecode, CompatibleVersions) {
+  EXPECT_NO_THROW(decode(v2(kMinimal, "2.0.0")));
+  EXPECT_NO_THROW(decode(v2(kMinimal, "2.00")));
+}
+
+TEST(CodecDecode, EnvelopeNeedsBothKeysElseItIsV1) {
+  // Only one envelope key: oslo treats the dict as a v1 message.
+  const Notification n = decode(R"({"oslo.version": "9.9", "event_type": "e", "priority": "debug"})");
+  EXPECT_EQ(n.priority, Priority::debug);
+  EXPECT_TRUE(n.payload().IsNull());  // missing payload is null
+}
+
+TEST(CodecDecode, NullsBecomeEmpty) {
+  const Notification n = decode(R"({"message_id": null, "publisher_id": null, "event_type": null,)"
+                                R"( "priority": "audit", "payload": null, "timestamp": null, "_unique_id": null})");
+  EXPECT_TRUE(n.message_id.empty());
+  EXPECT_TRUE(n.publisher_id.empty());
+  EXPECT_TRUE(n.event_type.empty());
+  EXPECT_TRUE(n.timestamp.empty());
+  EXPECT_TRUE(n.payload().IsNull());
+}
+
+TEST(CodecDecode, PriorityCaseInsensitiveWithWarningAlias) {
+  EXPECT_EQ(decode(R"({"priority": "WARNING"})").priority, Priority::warn);
+  EXPECT_EQ(decode(R"({"priority": "Critical"})").priority, Priority::critical);
+  EXPECT_EQ(decode(R"({"priority": "sample"})").priority, Priority::sample);
+}
+
+TEST(CodecDecode, OsloInternalKeysAreDropped) {
+  const Notification n =
+      decode(R"({"priority": "info", "_msg_id": "x", "_reply_q": "y", "_timeout": 5, "_context_a": 1, "other": 2})");
+  EXPECT_EQ(n.context_json(), R"({"a":1})");
+}
+
+TEST(CodecDecode, TimestampForms) {
+  for (const char* ts : {"2024-01-01 00:00:00", "2024-01-01 00:00:00.123456", "2024-01-01T00:00:00.1",
+                         "2024-01-01 00:00:00+00:00", "2024-01-01T00:00:00Z", ""}) {
+    EXPECT_EQ(decode(std::string(R"({"priority": "info", "timestamp": ")") + ts + "\"}").timestamp, ts);
+  }
+}
+
+struct BadCase {
+  const char* name;
+  std::string body;
+  Errc code;
+  const char* message_part;  // must appear in what()
+};
+
+std::vector<BadCase> bad_cases() {
+  return {
+      {"empty body", "", Errc::decode_error, "empty"},
+      {"whitespace body", "  ", Errc::decode_error, "not valid JSON"},
+      {"truncated", R"({"priority": "info", "payload": {"a": )", Errc::decode_error, "not valid JSON"},
+      {"truncated v2", v2(kMinimal).substr(0, 40), Errc::decode_error, "not valid JSON"},
+      {"truncated inner", v2(kMinimal.substr(0, 30)), Errc::decode_error, "oslo.message is not valid JSON"},
+      {"array root", "[]", Errc::decode_error, "must be a JSON object, got an array"},
+      {"string root", R"("x")", Errc::decode_error, "got a string"},
+      {"number root", "5", Errc::decode_error, "got a number"},
+      {"trailing data", R"({"priority": "info"} {})", Errc::decode_error, "not valid JSON"},
+      {"embedded NUL", std::string(R"({"priority": "info"})") + '\0' + "x", Errc::decode_error, "after the value"},
+      {"oslo.message object", R"({"oslo.version": "2.0", "oslo.message": {"priority": "info"}})", Errc::decode_error,
+       "oslo.message must be a JSON string"},
+      {"oslo.message array inside", v2("[1]"), Errc::decode_error, "oslo.message must hold a JSON object"},
+      {"version 3.0", v2(kMinimal, "3.0"), Errc::unsupported_version, "'3.0'"},
+      {"version 2", v2(kMinimal, "2"), Errc::unsupported_version, "'2'"},
+      {"version 2.1", v2(kMinimal, "2.1"), Errc::unsupported_version, "'2.1'"},
+      {"version 2.0.1", v2(kMinimal, "2.0.1"), Errc::unsupported_version, "2.0.1"},
+      {"version 1.0", v2(kMinimal, "1.0"), Errc::unsupported_version, "1.0"},
+      {"version empty", v2(kMinimal, ""), Errc::unsupported_version, "oslo.version"},
+      {"version number", R"({"oslo.version": 2.0, "oslo.message": "{}"})", Errc::unsupported_version,
+       "must be a string"},
+      {"event_type number", R"({"priority": "info", "event_type": 5})", Errc::decode_error, "'event_type'"},
+      {"publisher_id object", R"({"priority": "info", "publisher_id": {}})", Errc::decode_error, "'publisher_id'"},
+      {"message_id bool", R"({"priority": "info", "message_id": true})", Errc::decode_error, "'message_id'"},
+      {"_unique_id number", R"({"priority": "info", "_unique_id": 1})", Errc::decode_error, "'_unique_id'"},
+      {"timestamp number", R"({"priority": "info", "timestamp": 1700000000})", Errc::decode_error, "'timestamp'"},
+      {"timestamp shape", R"({"priority": "info", "timestamp": "yesterday"})", Errc::decode_error, "'timestamp'"},
+      {"priority number", R"({"priority": 3})", Errc::decode_error, "'priority'"},
+      {"priority missing", R"({"event_type": "e"})", Errc::unknown_priority, "no priority"},
+      {"priority null", R"({"priority": null})", Errc::unknown_priority, "no priority"},
+      {"priority unknown", R"({"priority": "loud"})", Errc::unknown_priority, "'loud'"},
+      {"priority empty", R"({"priority": ""})", Errc::unknown_priority, "''"},
+      {"invalid UTF-8", "{\"priority\": \"info\", \"payload\": \"\xff\xfe\"}", Errc::decode_error, "not valid JSON"},
+      // Raw bytes inside oslo.message are checked by the outer parse already.
+      {"invalid UTF-8 inner", v2("{\"priority\": \"info\", \"payload\": \"\xc3\x28\"}"), Errc::decode_error,
+       "message body is not valid JSON: Invalid encoding"},
+      {"lone surrogate escape", R"({"priority": "info", "payload": "\ud800"})", Errc::decode_error, "not valid JSON"},
+      {"deep nesting", std::string(100000, '[') + std::string(100000, ']'), Errc::decode_error, "deeper than 512"},
+      {"deep object nesting", deep_objects(100000), Errc::decode_error, "deeper than 512"},
+      {"deep payload in v2",
+       v2(R"({"priority": "info", "payload": )" + std::string(600, '[') + std::string(600, ']') + "}"),
+       Errc::decode_error, "oslo.message nests"},
+  };
+}
+
+TEST(CodecDecode, MalformedInputTable) {
+  for (const BadCase& c : bad_cases()) {
+    SCOPED_TRACE(c.name);
+    try {
+      decode(c.body);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& error) {
+      EXPECT_EQ(error.code(), c.code) << error.what();
+      EXPECT_NE(std::string(error.what()).find(c.message_part), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(CodecDecode, DecodeErrorsAreDecodeErrorType) {
+  EXPECT_THROW(decode("[]"), DecodeError);
+  EXPECT_THROW(decode(R"({"priority": "info", "event_type": 5})"), DecodeError);
+}
+
+TEST(CodecDecode, ErrorsNeverQuoteThePayload) {
+  const std::string secret = "TOP-SECRET-PAYLOAD";
+  const std::vector<std::string> bodies = {
+      R"({"priority": "nope", "payload": ")" + secret + "\"}",
+      R"({"priority": "info", "event_type": 1, "payload": ")" + secret + "\"}",
+      R"({"priority": "info", "payload": ")" + secret + "\"",
+      v2(R"({"priority": "info", "payload": ")" + secret + "\""),
+      v2(R"({"priority": "info", "payload": ")" + secret + "\"}", "3.0"),
+  };
+  for (const std::string& body : bodies) {
+    try {
+      decode(body);
+      ADD_FAILURE() << "accepted";
+    } catch (const Error& error) {
+      EXPECT_EQ(std::string(error.what()).find(secret), std::string::npos) << error.what();
+    }
+  }
+}
+
+TEST(CodecDecode, UnknownPriorityMessageIsBounded) {
+  try {
+    decode(R"({"priority": ")" + std::string(10000, 'x') + "\"}");
+    FAIL();
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), Errc::unknown_priority);
+    EXPECT_LT(std::string(error.what()).size(), 200u);
+  }
+}
+
+TEST(CodecDecode, LargePayloadDecodes) {
+  const std::string big(10 * 1024 * 1024, 'z');
+  const Notification n = decode(v2(R"({"priority": "info", "payload": {"blob": ")" + big + "\"}}"));
+  ASSERT_TRUE(n.payload().IsObject());
+  EXPECT_EQ(n.payload()["blob"].GetStringLength(), big.size());
+}
+
+TEST(CodecDecode, NestingAtTheLimitIsAccepted) {
+  // Inner root object is level 1, so the payload may hold 511 levels.
+  const Notification n =
+      decode(R"({"priority": "info", "payload": )" + std::string(511, '[') + std::string(511, ']') + "}");
+  EXPECT_TRUE(n.payload().IsArray());
+}
+
+TEST(CodecDecode, NanAndInfinityAcceptedAsPythonDoes) {
+  const Notification n = decode(R"({"priority": "info", "payload": [NaN, Infinity, -Infinity]})");
+  EXPECT_EQ(encode(n, EnvelopeVersion::v1).find("[NaN, Infinity, -Infinity]") != std::string::npos, true);
+}
+
+}  // namespace
+}  // namespace herald
