@@ -30,19 +30,22 @@ bool is_auth_failure(const proton::error_condition& condition) {
 
 }  // namespace
 
-AmqpConnection::AmqpConnection(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger, Topology& topology)
-    : options_(options),
+AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger,
+                               std::shared_ptr<Topology> topology)
+    : options_(std::move(options)),
       logger_(std::move(logger)),
-      topology_(topology),
-      window_(options.delivery == DeliveryGuarantee::at_least_once ? options.in_flight_window
-                                                                   : options.in_flight_window) {
+      topology_(std::move(topology)),
+      window_(options_.in_flight_window) {
   container_ = std::make_unique<proton::container>(static_cast<proton::messaging_handler&>(*this), "herald");
   container_->auto_stop(false);
   work_queue_ = std::make_unique<proton::work_queue>(*container_);
-  bridge_ = std::make_shared<Bridge>([this] { return work_queue_->add([this] { drain(); }); });
+  bridge_ = std::make_shared<Bridge>([this] { return post([this] { drain(); }); });
   send_ = std::make_unique<SendPipeline>(options_, logger_, window_);
   receivers_ = std::make_unique<ReceiverSet>(options_, logger_, [this](std::chrono::milliseconds delay, auto work) {
-    container_->schedule(to_duration(delay), std::move(work));
+    container_->schedule(to_duration(delay), [this, work = std::move(work)] {
+      work();
+      flush_io();
+    });
   });
   std::promise<void> started;
   auto started_future = started.get_future();
@@ -77,7 +80,18 @@ AmqpConnection::~AmqpConnection() {
   container_.reset();
 }
 
-bool AmqpConnection::post(std::function<void()> work) { return work_queue_->add(std::move(work)); }
+bool AmqpConnection::post(std::function<void()> work) {
+  return work_queue_->add([this, work = std::move(work)] {
+    work();
+    flush_io();
+  });
+}
+
+// Work that runs as a container task (not a connection event) must wake the connection, or
+// Proton does not write the frames it produced until the next network event.
+void AmqpConnection::flush_io() {
+  if (connected_ && connection_) connection_.wake();
+}
 
 std::string AmqpConnection::current_host() const { return options_.hosts[host_index_].address(); }
 
@@ -92,9 +106,8 @@ void AmqpConnection::send(std::string address, OutgoingMessage message, SendCall
     }
   }
   // A callback that sends again runs on the I/O thread, which must never block.
-  bool on_io_thread = std::this_thread::get_id() == io_thread_id_;
-  if (!(on_io_thread ? window_.try_acquire() : window_.acquire(options_.send_timeout))) {
-    if (done) done(make_error_code(on_io_thread ? Errc::overflow : Errc::timeout));
+  if (!(on_io_thread() ? window_.try_acquire() : window_.acquire(options_.send_timeout))) {
+    if (done) done(make_error_code(on_io_thread() ? Errc::overflow : Errc::timeout));
     return;
   }
   SendRequest request{std::move(address), std::move(message), std::move(done),
@@ -176,13 +189,13 @@ void AmqpConnection::on_connection_open(proton::connection& connection) {
   connected_ = true;
   ++generation_;
   logger_->info("amqp: connected to {}{}", current_host(), reconnected ? " (reconnected)" : "");
-  if (reconnected && topology_.enabled()) {
+  if (reconnected && topology_->enabled()) {
     // A restarted broker forgot non-durable exchanges and queues: declare them again (HTTP,
     // off the I/O thread) before the links attach.
     if (topology_thread_.joinable()) topology_thread_.join();
     std::uint64_t generation = generation_;
     topology_thread_ = std::thread([this, generation] {
-      topology_.redeclare_all();
+      topology_->redeclare_all();
       post([this, generation] {
         if (generation == generation_ && connected_) attach_links();
       });
@@ -275,6 +288,7 @@ void AmqpConnection::tick() {
   auto now = std::chrono::steady_clock::now();
   send_->expire(now, connected_);
   if (links_allowed_) receivers_->retry_failed(connection_, now);
+  flush_io();
   container_->schedule(to_duration(kTickInterval), [this] { tick(); });
 }
 
@@ -317,10 +331,12 @@ void AmqpConnection::begin_shutdown() {
     if (!connected_) return;
     if (receivers_->all_detached() || std::chrono::steady_clock::now() >= deadline) {
       connection_.close();
+      flush_io();
       // Do not wait forever for the broker's close reply.
       container_->schedule(to_duration(std::chrono::milliseconds(1000)), [this] { container_->stop(); });
       return;
     }
+    flush_io();
     container_->schedule(to_duration(std::chrono::milliseconds(20)), [check] { (*check)(); });
   };
   (*check)();

@@ -28,7 +28,7 @@ namespace herald::detail {
 class AmqpConnection final : private proton::messaging_handler {
  public:
   /// Starts the I/O thread and the first connection attempt (does not wait for it).
-  AmqpConnection(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger, Topology& topology);
+  AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Topology> topology);
   /// Waits up to send_timeout for unconfirmed sends, detaches links (detach_timeout), closes.
   ~AmqpConnection() override;
   AmqpConnection(const AmqpConnection&) = delete;
@@ -41,6 +41,8 @@ class AmqpConnection final : private proton::messaging_handler {
   /// Releases unpolled deliveries and detaches the listener's links (waits up to detach_timeout).
   void stop_listener(const std::shared_ptr<ListenerCore>& core);
   const std::shared_ptr<Bridge>& bridge() const noexcept { return bridge_; }
+  /// True on the I/O thread (where send callbacks run); the connection must not be destroyed there.
+  bool on_io_thread() const noexcept { return std::this_thread::get_id() == io_thread_id_; }
 
  private:
   // I/O thread.
@@ -52,6 +54,7 @@ class AmqpConnection final : private proton::messaging_handler {
   void begin_shutdown();
   void fail_fatal(Errc code, const std::string& reason);
   bool post(std::function<void()> work);
+  void flush_io();
   std::string current_host() const;
 
   void on_container_start(proton::container& container) override;
@@ -74,9 +77,9 @@ class AmqpConnection final : private proton::messaging_handler {
   void on_receiver_error(proton::receiver& receiver) override;
   void on_error(const proton::error_condition& condition) override;
 
-  const AmqpOptions& options_;
+  const AmqpOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
-  Topology& topology_;
+  std::shared_ptr<Topology> topology_;
   SendWindow window_;
   std::unique_ptr<proton::container> container_;
   std::unique_ptr<proton::work_queue> work_queue_;

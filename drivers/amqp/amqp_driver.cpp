@@ -13,6 +13,8 @@
 
 #include <spdlog/logger.h>
 
+#include <thread>
+
 namespace herald::detail {
 namespace {
 
@@ -21,26 +23,34 @@ class AmqpDriver final : public Driver {
   AmqpDriver(const TransportUrl& url, const TransportOptions& options)
       : options_(parse_amqp_options(url, options)),
         logger_(logger_or_default(options.logger)),
-        topology_(options_, logger_),
+        topology_(std::make_shared<Topology>(options_, logger_)),
         connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_)) {
     logger_->debug("amqp: transport {} opened", url.to_string());
   }
 
-  ~AmqpDriver() override { connection_.reset(); }
+  ~AmqpDriver() override {
+    if (connection_->on_io_thread()) {
+      // The last reference went away inside a send callback: the I/O thread cannot join
+      // itself, so another thread shuts the connection down once the callback returned.
+      std::thread([connection = std::move(connection_)]() mutable { connection.reset(); }).detach();
+      return;
+    }
+    connection_.reset();
+  }
 
   void send(OutgoingMessage message, SendCallback done) override {
     if (message.exchange.empty() || message.routing_key.empty()) {
       if (done) done(make_error_code(Errc::invalid_argument));
       return;
     }
-    topology_.declare_for_send(message.exchange, message.routing_key);
+    topology_->declare_for_send(message.exchange, message.routing_key);
     std::string address = "/exchange/" + message.exchange + "/" + message.routing_key;
     connection_->send(std::move(address), std::move(message), std::move(done));
   }
 
   std::unique_ptr<Listener> listen(const ListenSpec& spec) override {
     if (spec.bindings.empty()) throw ConfigError(Errc::invalid_argument, "listen: no queue bindings given");
-    topology_.declare_for_listen(spec.bindings);
+    topology_->declare_for_listen(spec.bindings);
     std::size_t credit = options_.credit_window ? options_.credit_window : spec.credit_window;
     if (credit == 0) throw ConfigError("listen: credit_window must be positive");
     auto core = connection_->listen(spec.bindings, credit);
@@ -55,7 +65,7 @@ class AmqpDriver final : public Driver {
  private:
   AmqpOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
-  Topology topology_;
+  std::shared_ptr<Topology> topology_;
   std::shared_ptr<AmqpConnection> connection_;
 };
 

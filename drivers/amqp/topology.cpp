@@ -42,6 +42,8 @@ void Topology::declare_dead_letter_locked() {
 
 void Topology::declare_binding_locked(const QueueBinding& binding) {
   declare_dead_letter_locked();
+  // Consuming the dead-letter queue itself: it is already declared, with its own flags.
+  if (!dead_letter_exchange_.empty() && binding.queue == dead_letter_queue_) return;
   if (!exchanges_.contains(binding.exchange)) {
     client_.declare_exchange(binding.exchange, "topic", durable_);
     exchanges_.insert(binding.exchange);

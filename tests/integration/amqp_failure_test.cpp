@@ -1,0 +1,88 @@
+// Failures that must be loud and quick: bad credentials, no broker, missing queue.
+#include "tests/integration/amqp_support.hpp"
+
+#include <herald/error.hpp>
+#include <herald/transport.hpp>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace herald::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(AmqpFailure, WrongPasswordFailsFastWithoutReconnectStorm) {
+  CapturedLog log;
+  TransportOptions options;
+  options.logger = log.logger;
+  auto started = std::chrono::steady_clock::now();
+  auto transport = Transport::open(
+      "amqp://guest:wrong-password@127.0.0.1:" + std::to_string(broker_port()) + "/?topology=none", options);
+  SendTracker sent;
+  transport->driver().send(message("openstack", "notifications.info", "x"), sent.callback());
+  ASSERT_TRUE(sent.wait(1, 2s)) << "no send outcome within 2 s";
+  EXPECT_EQ(sent.last_error(), make_error_code(Errc::unauthorized));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  try {
+    transport->driver().listen({{{"notifications.info", "openstack", "notifications.info"}}, 10});
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::unauthorized));
+    EXPECT_NE(std::string(e.what()).find("authentication failed"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("wrong-password"), std::string::npos) << "password leaked: " << e.what();
+  }
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(log.count("connecting to"), 1u) << log.text();
+  EXPECT_EQ(log.text().find("wrong-password"), std::string::npos);
+}
+
+TEST(AmqpFailure, WrongPasswordIsAlsoReportedByTheManagementApi) {
+  auto transport = Transport::open("amqp://guest:wrong-password@127.0.0.1:" + std::to_string(broker_port()) + "/");
+  try {
+    transport->driver().listen({{{unique_name("q"), unique_name("x"), "k"}}, 10});
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::unauthorized)) << e.what();
+  }
+}
+
+TEST(AmqpFailure, UnreachableHostFailsClearly) {
+  TransportOptions options;
+  options.send_timeout = 1s;
+  auto started = std::chrono::steady_clock::now();
+  auto transport = Transport::open("amqp://guest:guest@127.0.0.1:1/?topology=none&connect_timeout=1", options);
+  try {
+    transport->driver().listen({{{"q", "x", "k"}}, 10});
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& e) {
+    EXPECT_EQ(e.code(), make_error_code(Errc::unreachable)) << e.what();
+  }
+  SendTracker sent;
+  transport->driver().send(message("x", "k", "nowhere"), sent.callback());
+  ASSERT_TRUE(sent.wait(1, 3s));
+  EXPECT_EQ(sent.last_error(), make_error_code(Errc::unreachable));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+}
+
+TEST(AmqpFailure, MissingQueueIsReportedByListen) {
+  auto transport = Transport::open(broker_url("?topology=none&connect_timeout=5"));
+  try {
+    transport->driver().listen({{{unique_name("missing"), "x", "k"}}, 10});
+    FAIL() << "expected TransportError";
+  } catch (const TransportError& e) {
+    EXPECT_NE(std::string(e.what()).find("not-found"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AmqpFailure, MissingExchangeFailsTheSend) {
+  auto transport = Transport::open(broker_url("?topology=none"));
+  SendTracker sent;
+  transport->driver().send(message(unique_name("missing"), "k", "x"), sent.callback());
+  ASSERT_TRUE(sent.wait(1, 5s));
+  EXPECT_EQ(sent.last_error(), make_error_code(Errc::transport_error));
+}
+
+}  // namespace
+}  // namespace herald::test
