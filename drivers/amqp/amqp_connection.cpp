@@ -119,8 +119,16 @@ void AmqpConnection::send(std::string address, OutgoingMessage message, SendCall
 }
 
 std::shared_ptr<ListenerCore> AmqpConnection::listen(std::vector<QueueBinding> bindings, std::size_t credit_window) {
+  {
+    std::lock_guard lock(state_mutex_);
+    if (fatal_code_ != Errc::ok) throw TransportError(fatal_code_, fatal_reason_);
+  }
   auto core = std::make_shared<ListenerCore>(std::move(bindings), credit_window);
-  if (!post([this, core] { receivers_->add(core, links_allowed_ ? &connection_ : nullptr); }))
+  if (!post([this, core] {
+        receivers_->add(core, links_allowed_ ? &connection_ : nullptr);
+        std::lock_guard lock(state_mutex_);
+        if (fatal_code_ != Errc::ok) core->fail(fatal_code_, fatal_reason_);
+      }))
     throw TransportError(Errc::closed, "amqp: transport is closed");
   auto [code, reason] = core->wait_attached(options_.connect_timeout);
   if (code == Errc::ok) return core;

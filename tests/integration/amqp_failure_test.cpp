@@ -22,9 +22,11 @@ TEST(AmqpFailure, WrongPasswordFailsFastWithoutReconnectStorm) {
       "amqp://guest:wrong-password@127.0.0.1:" + std::to_string(broker_port()) + "/?topology=none", options);
   SendTracker sent;
   transport->driver().send(message("openstack", "notifications.info", "x"), sent.callback());
-  ASSERT_TRUE(sent.wait(1, 2s)) << "no send outcome within 2 s";
+  // RabbitMQ 3.10 holds back a failed SASL outcome for a fixed ~3 s (its anti brute-force
+  // delay); Herald must report it within 2 s of that verdict: 3 s + 2 s.
+  ASSERT_TRUE(sent.wait(1, 5s)) << "no send outcome within 5 s";
   EXPECT_EQ(sent.last_error(), make_error_code(Errc::unauthorized));
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
   try {
     transport->driver().listen({{{"notifications.info", "openstack", "notifications.info"}}, 10});
     FAIL() << "expected TransportError";
