@@ -2,6 +2,7 @@
 
 #include <herald/error.hpp>
 
+#include <spdlog/logger.h>
 #include <proton/connection_options.hpp>
 #include <proton/error_condition.hpp>
 #include <proton/receiver.hpp>
@@ -10,7 +11,6 @@
 #include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
-#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <future>
@@ -233,8 +233,8 @@ void AmqpConnection::on_transport_error(proton::transport& transport) {
   proton::error_condition condition = transport.error();
   if (is_auth_failure(condition)) {
     const std::string& user = options_.hosts[host_index_].username;
-    fail_fatal(Errc::unauthorized, "amqp: authentication failed for user '" + user + "' at " + current_host() + ": " +
-                                       condition.what());
+    fail_fatal(Errc::unauthorized,
+               "amqp: authentication failed for user '" + user + "' at " + current_host() + ": " + condition.what());
     return;
   }
   if (!stopping_) logger_->debug("amqp: transport to {} failed: {}", current_host(), condition.what());

@@ -35,8 +35,7 @@ std::chrono::milliseconds parse_seconds(std::string_view key, std::string_view v
   std::string text(value);
   char* end = nullptr;
   double seconds = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds < 0 ||
-      seconds > 86400.0)
+  if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(seconds) || seconds < 0 || seconds > 86400.0)
     bad_option(key, value, "seconds, e.g. 2 or 0.5");
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(seconds * 1000.0)));
 }
@@ -76,8 +75,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
          else
            bad_option(k, v, "management or none");
        }},
-      {"management_port",
-       [](AmqpOptions& o, auto k, auto v) { o.management_port = static_cast<std::uint16_t>(parse_count(k, v, 1, 65535)); }},
+      {"management_port", [](AmqpOptions& o, auto k,
+                             auto v) { o.management_port = static_cast<std::uint16_t>(parse_count(k, v, 1, 65535)); }},
       {"amqp_durable_queues", [](AmqpOptions& o, auto k, auto v) { o.durable_queues = parse_bool(k, v); }},
       {"dead_letter_exchange", [](AmqpOptions& o, auto, auto v) { o.dead_letter_exchange = std::string(v); }},
       {"dead_letter_queue", [](AmqpOptions& o, auto, auto v) { o.dead_letter_queue = std::string(v); }},

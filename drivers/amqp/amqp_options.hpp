@@ -27,26 +27,26 @@ enum class TopologyMode { management, none };
 
 /// Every knob of the amqp driver with its default. Built by parse_amqp_options().
 struct AmqpOptions {
-  bool tls = false;                       ///< amqps://
-  std::vector<AmqpHost> hosts;            ///< failover list, tried in order
-  std::string virtual_host;               ///< empty = the broker's default vhost ("/")
+  bool tls = false;             ///< amqps://
+  std::vector<AmqpHost> hosts;  ///< failover list, tried in order
+  std::string virtual_host;     ///< empty = the broker's default vhost ("/")
   std::string control_exchange = "openstack";
   std::chrono::milliseconds send_timeout{10'000};
 
   // Connection.
-  std::chrono::milliseconds idle_timeout{60'000};      ///< `idle_timeout` (s); heartbeat; 0 = off
-  std::chrono::milliseconds reconnect_delay{100};      ///< `reconnect_delay` (s): first backoff step
+  std::chrono::milliseconds idle_timeout{60'000};         ///< `idle_timeout` (s); heartbeat; 0 = off
+  std::chrono::milliseconds reconnect_delay{100};         ///< `reconnect_delay` (s): first backoff step
   std::chrono::milliseconds reconnect_max_delay{10'000};  ///< `reconnect_max_delay` (s)
-  std::chrono::milliseconds connect_timeout{10'000};   ///< `connect_timeout` (s): listen() waits this long
-  std::chrono::milliseconds detach_timeout{2'000};     ///< `detach_timeout` (s): RabbitMQ may need 30 s
-  std::string sasl_mechanisms;                          ///< `sasl_mechanisms`; default PLAIN with credentials
-  std::string ssl_ca_file;                              ///< `ssl_ca_file` (amqps)
-  bool ssl_verify = true;                               ///< `ssl_verify` (amqps)
+  std::chrono::milliseconds connect_timeout{10'000};      ///< `connect_timeout` (s): listen() waits this long
+  std::chrono::milliseconds detach_timeout{2'000};        ///< `detach_timeout` (s): RabbitMQ may need 30 s
+  std::string sasl_mechanisms;                            ///< `sasl_mechanisms`; default PLAIN with credentials
+  std::string ssl_ca_file;                                ///< `ssl_ca_file` (amqps)
+  bool ssl_verify = true;                                 ///< `ssl_verify` (amqps)
 
   // Send path.
   DeliveryGuarantee delivery = DeliveryGuarantee::at_least_once;  ///< `delivery`
-  std::size_t in_flight_window = 1000;                             ///< `in_flight_window`
-  bool durable_messages = true;                                    ///< `durable_messages` (delivery_mode 2)
+  std::size_t in_flight_window = 1000;                            ///< `in_flight_window`
+  bool durable_messages = true;                                   ///< `durable_messages` (delivery_mode 2)
 
   // Listen path.
   std::size_t credit_window = 0;  ///< `credit_window`; 0 = take ListenSpec::credit_window

@@ -108,8 +108,8 @@ class ListenerCore {
   /// Waits until every link attached (returns ok) or one failed / the timeout passed.
   std::pair<Errc, std::string> wait_attached(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    bool done = changed_.wait_for(lock, timeout,
-                                  [&] { return failure_code_ != Errc::ok || attached_ >= queues_.size(); });
+    bool done =
+        changed_.wait_for(lock, timeout, [&] { return failure_code_ != Errc::ok || attached_ >= queues_.size(); });
     if (failure_code_ != Errc::ok) return {failure_code_, failure_};
     if (!done) return {Errc::timeout, {}};
     return {Errc::ok, {}};

@@ -1,11 +1,11 @@
 #include "drivers/amqp/receiver_set.hpp"
 
+#include <spdlog/logger.h>
 #include <proton/binary.hpp>
 #include <proton/error_condition.hpp>
 #include <proton/receiver_options.hpp>
 #include <proton/session.hpp>
 #include <proton/types.hpp>
-#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <set>
@@ -105,9 +105,15 @@ void ReceiverSet::settle(std::uint64_t link_id, std::uint64_t delivery_id, Outco
   auto it = link.unsettled.find(delivery_id);
   if (it == link.unsettled.end()) return;  // from before a reconnect: the broker requeued it
   switch (outcome) {
-    case Outcome::ack: it->second.accept(); break;
-    case Outcome::requeue: it->second.release(); break;  // never modify(): it crashes RabbitMQ 3.10 sessions
-    case Outcome::reject: it->second.reject(); break;
+    case Outcome::ack:
+      it->second.accept();
+      break;
+    case Outcome::requeue:
+      it->second.release();
+      break;  // never modify(): it crashes RabbitMQ 3.10 sessions
+    case Outcome::reject:
+      it->second.reject();
+      break;
   }
   link.unsettled.erase(it);
   if (link.closing) {
@@ -214,8 +220,8 @@ void ReceiverSet::on_connected(proton::connection& connection) {
 
 void ReceiverSet::retry_failed(proton::connection& connection, std::chrono::steady_clock::time_point now) {
   for (auto& [id, link] : links_)
-    if (!link.attached && !link.attaching && !link.closing && link.retry_at != std::chrono::steady_clock::time_point{} &&
-        link.retry_at <= now) {
+    if (!link.attached && !link.attaching && !link.closing &&
+        link.retry_at != std::chrono::steady_clock::time_point{} && link.retry_at <= now) {
       logger_->info("amqp: retrying the consumer of queue '{}'", link.queue);
       attach(link, connection);
     }

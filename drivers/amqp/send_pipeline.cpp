@@ -2,12 +2,12 @@
 
 #include <herald/error.hpp>
 
+#include <spdlog/logger.h>
 #include <proton/binary.hpp>
 #include <proton/message_id.hpp>
 #include <proton/sender_options.hpp>
 #include <proton/session.hpp>
 #include <proton/target_options.hpp>
-#include <spdlog/logger.h>
 
 #include <algorithm>
 #include <cstring>
@@ -66,8 +66,9 @@ void SendPipeline::attach(const std::string& address, AddressState& state, proto
   state.link_name = "herald-send-" + std::to_string(next_link_++);
   proton::sender_options link_options;
   link_options.name(state.link_name);
-  link_options.delivery_mode(options_.delivery == DeliveryGuarantee::at_least_once ? proton::delivery_mode::AT_LEAST_ONCE
-                                                                                   : proton::delivery_mode::AT_MOST_ONCE);
+  link_options.delivery_mode(options_.delivery == DeliveryGuarantee::at_least_once
+                                 ? proton::delivery_mode::AT_LEAST_ONCE
+                                 : proton::delivery_mode::AT_MOST_ONCE);
   link_options.auto_settle(true);
   state.sender = session.open_sender(address, link_options);
   state.attaching = true;
@@ -195,7 +196,8 @@ void SendPipeline::on_disconnected() {
   }
   for (std::uint64_t id : resend) addresses_[entries_.at(id).address].backlog.push_front(id);
   address_of_link_.clear();
-  if (!resend.empty()) logger_->info("amqp: {} unconfirmed message(s) will be resent after reconnecting", resend.size());
+  if (!resend.empty())
+    logger_->info("amqp: {} unconfirmed message(s) will be resent after reconnecting", resend.size());
   for (std::uint64_t id : exhausted) complete(id, make_error_code(Errc::transport_error));
 }
 

@@ -15,7 +15,8 @@ std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
   for (const AmqpHost& host : options.hosts) {
     int port = static_cast<int>(host.port) + offset;
     if (port <= 0 || port > 65535) port = options.management_port;
-    endpoints.push_back({host.hostname, static_cast<std::uint16_t>(port), host.username.empty() ? "guest" : host.username,
+    endpoints.push_back({host.hostname, static_cast<std::uint16_t>(port),
+                         host.username.empty() ? "guest" : host.username,
                          host.username.empty() ? "guest" : host.password});
   }
   return endpoints;

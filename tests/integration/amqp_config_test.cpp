@@ -31,10 +31,10 @@ TEST(AmqpConfig, BadValueIsRejectedByName) {
 }
 
 TEST(AmqpConfig, KnownOptionsAreAccepted) {
-  EXPECT_NO_THROW(Transport::open(broker_url(
-      "?idle_timeout=30&reconnect_delay=0.2&reconnect_max_delay=5&connect_timeout=3&detach_timeout=1"
-      "&delivery=at_most_once&in_flight_window=50&durable_messages=false&credit_window=10&topology=none"
-      "&management_port=15999&amqp_durable_queues=true&sasl_mechanisms=PLAIN")));
+  EXPECT_NO_THROW(Transport::open(
+      broker_url("?idle_timeout=30&reconnect_delay=0.2&reconnect_max_delay=5&connect_timeout=3&detach_timeout=1"
+                 "&delivery=at_most_once&in_flight_window=50&durable_messages=false&credit_window=10&topology=none"
+                 "&management_port=15999&amqp_durable_queues=true&sasl_mechanisms=PLAIN")));
 }
 
 }  // namespace

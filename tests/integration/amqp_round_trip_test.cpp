@@ -19,7 +19,7 @@ TEST(AmqpRoundTrip, EachOfSevenRoutingKeysRoundTripsThroughNotifier) {
   options.control_exchange = unique_name("exchange");
   auto transport = Transport::open(broker_url(), options);
   const std::string topic = unique_name("notifications");
-  const Priority priorities[] = {Priority::audit, Priority::debug, Priority::info,  Priority::warn,
+  const Priority priorities[] = {Priority::audit, Priority::debug,    Priority::info,  Priority::warn,
                                  Priority::error, Priority::critical, Priority::sample};
   {
     Notifier notifier(transport, {.publisher_id = "compute.host1", .topics = {topic}});
@@ -47,7 +47,8 @@ TEST(AmqpRoundTrip, AtMostOnceDeliveryRoundTrips) {
   const std::string key = unique_name("t") + ".info";
   auto listener = transport->driver().listen({{{key, exchange, key}}, 100});
   SendTracker sent;
-  for (int i = 0; i < 50; ++i) transport->driver().send(message(exchange, key, "body-" + std::to_string(i)), sent.callback());
+  for (int i = 0; i < 50; ++i)
+    transport->driver().send(message(exchange, key, "body-" + std::to_string(i)), sent.callback());
   ASSERT_TRUE(sent.wait(50, 10s));
   EXPECT_EQ(sent.ok(), 50u);
   EXPECT_EQ(receive_and_ack(*listener, 50, 10s).size(), 50u);
@@ -66,7 +67,8 @@ TEST(AmqpRoundTrip, TwoPoolsEachGetEveryMessageWhileOnePoolSplitsThem) {
 
   constexpr std::size_t kCount = 200;
   SendTracker sent;
-  for (std::size_t i = 0; i < kCount; ++i) driver.send(message(exchange, key, "m" + std::to_string(i)), sent.callback());
+  for (std::size_t i = 0; i < kCount; ++i)
+    driver.send(message(exchange, key, "m" + std::to_string(i)), sent.callback());
   ASSERT_TRUE(sent.wait(kCount, 10s));
   ASSERT_EQ(sent.ok(), kCount);
 

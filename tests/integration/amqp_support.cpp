@@ -27,8 +27,7 @@ bool broker_script(const std::string& command) {
   return std::system(line.c_str()) == 0;
 }
 
-CapturedLog::CapturedLog()
-    : stream_(std::make_shared<std::ostringstream>()), mutex_(std::make_shared<std::mutex>()) {
+CapturedLog::CapturedLog() : stream_(std::make_shared<std::ostringstream>()), mutex_(std::make_shared<std::mutex>()) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(*stream_);
   logger = std::make_shared<spdlog::logger>("herald-test", sink);
   logger->set_level(spdlog::level::debug);

@@ -53,7 +53,8 @@ StreamResult run_stream(const std::string& url, std::size_t count, TransportOpti
   });
   SendTracker sent;
   std::thread producer([&] {
-    for (std::size_t i = 0; i < count; ++i) driver.send(message(exchange, key, "seq:" + std::to_string(i)), sent.callback());
+    for (std::size_t i = 0; i < count; ++i)
+      driver.send(message(exchange, key, "seq:" + std::to_string(i)), sent.callback());
   });
   during(unique);
   auto limit = started + deadline;
@@ -73,7 +74,8 @@ StreamResult run_stream(const std::string& url, std::size_t count, TransportOpti
 
 TEST(AmqpVolume, HundredThousandAtLeastOnceNoneLost) {
   constexpr std::size_t kCount = 100'000;
-  auto result = run_stream(broker_url(), kCount, {}, [](auto&) {}, 120s);
+  auto result = run_stream(
+      broker_url(), kCount, {}, [](auto&) {}, 120s);
   std::cout << "[ amqp ] 100k: " << result.unique << " unique, " << result.duplicates << " duplicates, "
             << result.send_failures << " send failures, " << result.seconds << " s ("
             << static_cast<int>(kCount / result.seconds) << " msg/s end to end)\n";
@@ -97,8 +99,8 @@ TEST(AmqpVolume, BrokerRestartedTwiceInA50kStreamLosesNothing) {
       ASSERT_TRUE(broker_script("start"));
     }
   };
-  auto result = run_stream(broker_url("?amqp_durable_queues=true&reconnect_max_delay=1"), kCount, options,
-                           restart_at, 180s);
+  auto result =
+      run_stream(broker_url("?amqp_durable_queues=true&reconnect_max_delay=1"), kCount, options, restart_at, 180s);
   std::cout << "[ amqp ] 50k with 2 broker restarts: " << result.unique << " unique, " << result.duplicates
             << " duplicates, " << result.send_failures << " send failures, " << result.seconds << " s\n";
   RecordProperty("duplicates", static_cast<int>(result.duplicates));
