@@ -1,0 +1,186 @@
+// Raw Proton sender/receiver (the broker's ceiling) vs Herald's amqp driver doing the same
+// work with the same windows: unsettled sends with 1000 in flight to /exchange/X/RK, then a
+// receiver with credit 1000 accepting each message from /amq/queue/Q. Prints msgs/s and
+// client CPU microseconds per message for each phase.
+#include "drivers/driver.hpp"
+
+#include <herald/transport.hpp>
+
+#include <sys/resource.h>
+#include <proton/connection.hpp>
+#include <proton/connection_options.hpp>
+#include <proton/container.hpp>
+#include <proton/delivery.hpp>
+#include <proton/message.hpp>
+#include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/sender.hpp>
+#include <proton/tracker.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+
+namespace {
+
+constexpr int kWindow = 1000;
+
+std::string body_of_size(std::size_t size) {
+  std::string body =
+      R"({"oslo.version": "2.0", "oslo.message": "{\"publisher_id\": \"compute.host1\", \"payload\": \")";
+  while (body.size() + 4 < size) body += 'x';
+  return body + R"(\"}"})";
+}
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+struct Phase {
+  const char* name;
+  std::chrono::steady_clock::time_point wall = std::chrono::steady_clock::now();
+  double cpu = cpu_seconds();
+  void report(int count) const {
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall).count();
+    double used = cpu_seconds() - cpu;
+    std::printf("%-16s %8d msgs  %8.0f msg/s  %6.2f us CPU/msg  (%.2f s wall, %.2f s CPU)\n", name, count,
+                count / seconds, used * 1e6 / count, seconds, used);
+  }
+};
+
+class RawSender : public proton::messaging_handler {
+ public:
+  RawSender(std::string url, std::string address, int count, std::string body)
+      : url_(std::move(url)), address_(std::move(address)), count_(count), body_(std::move(body)) {}
+  void on_container_start(proton::container& c) override {
+    proton::connection_options co;
+    co.user("guest").password("guest").sasl_allow_insecure_mechs(true).sasl_allowed_mechs("PLAIN");
+    c.open_sender(url_ + "/" + address_, co);  // "//exchange/..." keeps the leading slash
+  }
+  void on_sendable(proton::sender& s) override {
+    while (s.credit() > 0 && sent_ < count_ && sent_ - confirmed_ < kWindow) {
+      proton::message m;
+      m.body(proton::binary(body_));
+      m.inferred(true);
+      m.content_type("application/json");
+      m.content_encoding("utf-8");
+      m.durable(true);
+      s.send(m);
+      ++sent_;
+    }
+  }
+  void on_tracker_accept(proton::tracker& t) override {
+    if (++confirmed_ == count_) {
+      t.connection().close();
+    } else {
+      proton::sender s = t.sender();
+      on_sendable(s);
+    }
+  }
+
+ private:
+  std::string url_, address_;
+  int count_, sent_ = 0, confirmed_ = 0;
+  std::string body_;
+};
+
+class RawReceiver : public proton::messaging_handler {
+ public:
+  RawReceiver(std::string url, std::string address, int count)
+      : url_(std::move(url)), address_(std::move(address)), count_(count) {}
+  void on_container_start(proton::container& c) override {
+    proton::connection_options co;
+    co.user("guest").password("guest").sasl_allow_insecure_mechs(true).sasl_allowed_mechs("PLAIN");
+    c.open_receiver(url_ + "/" + address_, proton::receiver_options().auto_accept(false).credit_window(kWindow), co);
+  }
+  void on_message(proton::delivery& d, proton::message&) override {
+    d.accept();
+    if (++received_ == count_) d.receiver().close();  // detach first: flushes the acks
+  }
+  void on_receiver_detach(proton::receiver& r) override { r.connection().close(); }
+  void on_receiver_close(proton::receiver& r) override { r.connection().close(); }
+
+ private:
+  std::string url_, address_;
+  int count_, received_ = 0;
+};
+
+void herald_send(herald::detail::Driver& driver, const std::string& exchange, const std::string& key, int count,
+                 const std::string& body) {
+  std::mutex mutex;
+  std::condition_variable done;
+  int completed = 0, failed = 0;
+  for (int i = 0; i < count; ++i) {
+    driver.send({exchange, key, body, "id-" + std::to_string(i)}, [&](std::error_code ec) {
+      std::lock_guard lock(mutex);
+      if (ec) ++failed;
+      if (++completed == count) done.notify_all();
+    });
+  }
+  std::unique_lock lock(mutex);
+  done.wait(lock, [&] { return completed == count; });
+  if (failed) std::printf("herald send: %d failed\n", failed);
+}
+
+void herald_receive(herald::detail::Driver& driver, const herald::detail::QueueBinding& binding, int count) {
+  auto listener = driver.listen({{binding}, kWindow});
+  int received = 0;
+  while (received < count)
+    for (auto& m : listener->poll(std::chrono::milliseconds(1000), 1000)) {
+      m->ack();
+      ++received;
+    }
+  listener->stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int count = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  const char* port_env = std::getenv("RMQ_PORT");
+  std::string port = port_env && *port_env ? port_env : "5672";
+  std::string url = "amqp://127.0.0.1:" + port;
+  std::string body = body_of_size(340);
+  const std::string exchange = "herald-bench";
+  const std::string raw_key = "bench.raw", herald_key = "bench.herald";
+
+  auto transport = herald::Transport::open("amqp://guest:guest@127.0.0.1:" + port + "/");
+  auto& driver = transport->driver();
+  // Declare both queues (and the exchange) through Herald's management client, and empty them.
+  for (const auto& key : {raw_key, herald_key}) {
+    auto listener = driver.listen({{{key, exchange, key}}, kWindow});
+    while (!listener->poll(std::chrono::milliseconds(300), 1000).empty()) {
+    }
+  }
+  std::printf("broker 127.0.0.1:%s, %d messages of %zu bytes, window/credit %d\n", port.c_str(), count, body.size(),
+              kWindow);
+  {
+    Phase phase{"raw send"};
+    RawSender sender(url, "/exchange/" + exchange + "/" + raw_key, count, body);
+    proton::container(sender).run();
+    phase.report(count);
+  }
+  {
+    Phase phase{"raw receive"};
+    RawReceiver receiver(url, "/amq/queue/" + raw_key, count);
+    proton::container(receiver).run();
+    phase.report(count);
+  }
+  {
+    Phase phase{"herald send"};
+    herald_send(driver, exchange, herald_key, count, body);
+    phase.report(count);
+  }
+  {
+    Phase phase{"herald receive"};
+    herald_receive(driver, {herald_key, exchange, herald_key}, count);
+    phase.report(count);
+  }
+  return 0;
+}
