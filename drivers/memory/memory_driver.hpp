@@ -13,7 +13,10 @@
 //                          itself bounded by max_depth, dropping its oldest (counted, logged).
 //   declare_on_send=true|false
 //                          whether a send declares the default queue "<topic>.<priority>" as
-//                          oslo's publisher does (default true, store-and-forward).
+//                          oslo's publisher does (default true, store-and-forward). As on
+//                          RabbitMQ, a default queue nobody consumes (e.g. only pooled
+//                          listeners) fills up; with overflow=block its senders then fail after
+//                          send_timeout. Use declare_on_send=false when every consumer is pooled.
 //
 // Routing: exchange + routing key, exact match (notification routing keys have no wildcards).
 

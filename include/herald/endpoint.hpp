@@ -50,6 +50,10 @@ class BasicEndpoint {
   }
   /// Sets the same handler for several priorities.
   BasicEndpoint& on(std::initializer_list<Priority> priorities, const HandlerT& handler) {
+    return on(std::span<const Priority>(priorities.begin(), priorities.size()), handler);
+  }
+  /// Sets the same handler for several priorities.
+  BasicEndpoint& on(std::span<const Priority> priorities, const HandlerT& handler) {
     for (Priority p : priorities) handlers_[index_of(p)] = handler;
     return *this;
   }
