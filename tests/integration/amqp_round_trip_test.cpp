@@ -1,6 +1,7 @@
 // Sending and receiving through RabbitMQ: every priority, pools and competing consumers.
 #include "tests/integration/amqp_support.hpp"
 
+#include <herald/error.hpp>
 #include <herald/notifier.hpp>
 #include <herald/priority.hpp>
 #include <herald/transport.hpp>
@@ -117,6 +118,31 @@ TEST(AmqpRoundTrip, SecondHostTakesOverWhenTheFirstIsDown) {
   EXPECT_EQ(bodies[0], "failover");
   EXPECT_NE(log.text().find("connected to 127.0.0.1:" + std::to_string(broker_port())), std::string::npos)
       << log.text();
+}
+
+}  // namespace
+}  // namespace herald::test
+
+namespace herald::test {
+namespace {
+
+TEST(AmqpRoundTrip, VirtualHostFromTheUrlPathIsUsed) {
+  const std::string vhost = "herald-it-vhost";
+  ASSERT_TRUE(broker_script("ctl -q add_vhost " + vhost + " 2>/dev/null || true"));
+  ASSERT_TRUE(broker_script("ctl -q set_permissions -p " + vhost + " guest '.*' '.*' '.*'"));
+  auto transport = Transport::open(broker_url().substr(0, broker_url().size() - 1) + "/" + vhost);
+  const std::string exchange = unique_name("x");
+  const std::string key = unique_name("t") + ".info";
+  auto listener = transport->driver().listen({{{key, exchange, key}}, 10});
+  SendTracker sent;
+  transport->driver().send(message(exchange, key, "in-vhost"), sent.callback());
+  ASSERT_TRUE(sent.wait(1, 10s));
+  ASSERT_EQ(sent.ok(), 1u) << sent.last_error().message();
+  auto bodies = receive_and_ack(*listener, 1, 5s);
+  ASSERT_EQ(bodies.size(), 1u);
+  // The queue exists in the vhost, not in "/": consuming it from "/" must fail.
+  auto root = Transport::open(broker_url("?topology=none&connect_timeout=3"));
+  EXPECT_THROW(root->driver().listen({{{key, exchange, key}}, 10}), TransportError);
 }
 
 }  // namespace
