@@ -1,27 +1,35 @@
 #include "core/json_parse.hpp"
 
 #include "core/python_json.hpp"
+#include "core/utf8.hpp"
 
 #include <herald/error.hpp>
 
 #include <rapidjson/error/en.h>
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
+#include <rapidjson/stream.h>
 
 #include <string>
 
 namespace herald::detail {
 namespace {
 
-constexpr unsigned kParseFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag |
-                                 rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNanAndInfFlag;
+// UTF-8 is validated by the handler below rather than with kParseValidateEncodingFlag: RapidJSON
+// validates byte by byte through its transcoder, which doubled the parse time; checking each
+// finished string with an ASCII fast path rejects exactly the same inputs (non-ASCII bytes are
+// only legal inside strings, and \u escapes are turned into valid UTF-8 by the parser, which
+// rejects lone surrogates regardless of that flag).
+constexpr unsigned kParseFlags =
+    rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNanAndInfFlag;
 
 // Forwards SAX events to a Document's handler, failing once arrays/objects nest too deeply.
 // RapidJSON's iterative parser bounds stack use but not the depth of the resulting tree.
 class DepthLimitedHandler {
  public:
   using Ch = char;
-  explicit DepthLimitedHandler(rapidjson::Document& document) noexcept : document_(document) {}
+  DepthLimitedHandler(rapidjson::Document& document, Utf8 utf8) noexcept
+      : document_(document), validate_utf8_(utf8 == Utf8::validate) {}
 
   bool Null() { return document_.Null(); }
   bool Bool(bool value) { return document_.Bool(value); }
@@ -33,8 +41,12 @@ class DepthLimitedHandler {
   bool RawNumber(const Ch* text, rapidjson::SizeType length, bool copy) {
     return document_.RawNumber(text, length, copy);
   }
-  bool String(const Ch* text, rapidjson::SizeType length, bool copy) { return document_.String(text, length, copy); }
-  bool Key(const Ch* text, rapidjson::SizeType length, bool copy) { return document_.Key(text, length, copy); }
+  bool String(const Ch* text, rapidjson::SizeType length, bool copy) {
+    return valid(text, length) && document_.String(text, length, copy);
+  }
+  bool Key(const Ch* text, rapidjson::SizeType length, bool copy) {
+    return valid(text, length) && document_.Key(text, length, copy);
+  }
   bool StartObject() { return enter() && document_.StartObject(); }
   bool EndObject(rapidjson::SizeType count) {
     --depth_;
@@ -47,6 +59,7 @@ class DepthLimitedHandler {
   }
 
   bool too_deep() const noexcept { return too_deep_; }
+  bool invalid_utf8() const noexcept { return invalid_utf8_; }
 
  private:
   bool enter() noexcept {
@@ -55,24 +68,34 @@ class DepthLimitedHandler {
     return false;
   }
 
+  bool valid(const Ch* text, rapidjson::SizeType length) noexcept {
+    if (!validate_utf8_ || is_valid_utf8({text, length})) return true;
+    invalid_utf8_ = true;
+    return false;
+  }
+
   rapidjson::Document& document_;
+  bool validate_utf8_;
   int depth_ = 0;
   bool too_deep_ = false;
+  bool invalid_utf8_ = false;
 };
 
-}  // namespace
-
-void parse_json_into(rapidjson::Document& document, std::string_view json, const char* what) {
+// Parses from `stream` (over `json`) into `document`; the common part of both entry points.
+template <typename Stream>
+void parse_with(rapidjson::Document& document, Stream& stream, std::string_view json, Utf8 utf8, const char* what) {
   // The text may live in `document`'s own pool (the v2 inner message); that is safe because the
   // pool allocator never frees a block before the document dies.
   static_assert(!rapidjson::Document::AllocatorType::kNeedFree);
 
-  // A bounded stream (the text need not be NUL-terminated); no BOM skipping, as in Python.
-  rapidjson::MemoryStream stream(json.data(), json.size());
-  DepthLimitedHandler handler(document);
+  DepthLimitedHandler handler(document, utf8);
   rapidjson::ParseResult result;
   auto generator = [&](rapidjson::Document&) {
-    rapidjson::Reader reader;
+    // The reader's state stack starts in a local buffer: no heap allocation for usual depths.
+    char stack_buffer[1024];
+    rapidjson::MemoryPoolAllocator<> stack_allocator(stack_buffer, sizeof stack_buffer);
+    rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>> reader(
+        &stack_allocator);
     result = reader.Parse<kParseFlags>(stream, handler);
     return !result.IsError();
   };
@@ -81,6 +104,9 @@ void parse_json_into(rapidjson::Document& document, std::string_view json, const
   if (handler.too_deep())
     throw DecodeError(std::string(what) + " nests arrays/objects deeper than " + std::to_string(kMaxJsonDepth) +
                       " levels");
+  if (handler.invalid_utf8())
+    throw DecodeError(std::string(what) + " is not valid JSON: Invalid encoding in string (invalid UTF-8 before byte " +
+                      std::to_string(result.Offset()) + ")");
   if (result.IsError()) {
     if (json.empty()) throw DecodeError(std::string(what) + " is empty");
     throw DecodeError(std::string(what) + " is not valid JSON: " + rapidjson::GetParseError_En(result.Code()) +
@@ -90,6 +116,20 @@ void parse_json_into(rapidjson::Document& document, std::string_view json, const
   if (stream.Tell() != json.size())
     throw DecodeError(std::string(what) + " is not valid JSON: unexpected data after the value (at byte " +
                       std::to_string(stream.Tell()) + ")");
+}
+
+}  // namespace
+
+void parse_json_into(rapidjson::Document& document, std::string_view json, const char* what) {
+  // A bounded stream (the text need not be NUL-terminated); no BOM skipping, as in Python.
+  rapidjson::MemoryStream stream(json.data(), json.size());
+  parse_with(document, stream, json, Utf8::validate, what);
+}
+
+void parse_terminated_json_into(rapidjson::Document& document, std::string_view json, Utf8 utf8, const char* what) {
+  // Cheaper per character than MemoryStream (no bounds check); the NUL terminator ends it.
+  rapidjson::StringStream stream(json.data());
+  parse_with(document, stream, json, utf8, what);
 }
 
 }  // namespace herald::detail

@@ -3,6 +3,7 @@
 
 #include "core/json_parse.hpp"
 #include "core/notification_access.hpp"
+#include "core/oslo_envelope.hpp"
 #include "core/python_json.hpp"
 
 #include <herald/codec.hpp>
@@ -265,6 +266,17 @@ std::string encode(const Notification& notification, EnvelopeVersion version) {
 Notification decode(std::string_view body) {
   Notification notification;
   rapidjson::Document& document = detail::NotificationAccess::document(notification);
+
+  // Nearly every body is a v2 envelope laid out exactly as oslo writes it: unescape its message
+  // directly instead of parsing the outer JSON (which would copy the message once more).
+  if (auto message = detail::unescape_canonical_v2(body, document.GetAllocator())) {
+    detail::parse_terminated_json_into(document, *message, detail::Utf8::known_valid, "oslo.message");
+    if (!document.IsObject())
+      throw DecodeError(std::string("oslo.message must hold a JSON object, got ") + type_name(document));
+    restructure(notification, document);
+    return notification;
+  }
+
   detail::parse_json_into(document, body, "message body");
   if (!document.IsObject())
     throw DecodeError(std::string("message body must be a JSON object, got ") + type_name(document));
@@ -280,8 +292,9 @@ Notification decode(std::string_view body) {
     check_envelope_version(*version);
     if (!message->IsString())
       throw DecodeError(std::string("oslo.message must be a JSON string, got ") + type_name(*message));
-    // Parsed in place from the outer document's pool: see parse_json_into.
-    detail::parse_json_into(document, view_of(*message), "oslo.message");
+    // Parsed in place from the outer document's pool (RapidJSON strings are NUL-terminated); the
+    // outer parse has validated its UTF-8.
+    detail::parse_terminated_json_into(document, view_of(*message), detail::Utf8::known_valid, "oslo.message");
     if (!document.IsObject())
       throw DecodeError(std::string("oslo.message must hold a JSON object, got ") + type_name(document));
   }

@@ -77,44 +77,4 @@ void append_python_number(const rapidjson::Value& value, std::string& out) {
   out.append(buffer, static_cast<std::size_t>(result.ptr - buffer));
 }
 
-char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept {
-  constexpr char32_t kReplacement = 0xFFFD;
-  const auto byte_at = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte_at(pos);
-  std::size_t length = 0;
-  char32_t code_point = 0;
-  char32_t minimum = 0;
-  if (lead < 0x80) {
-    ++pos;
-    return lead;
-  } else if ((lead & 0xE0) == 0xC0) {
-    length = 2, code_point = lead & 0x1F, minimum = 0x80;
-  } else if ((lead & 0xF0) == 0xE0) {
-    length = 3, code_point = lead & 0x0F, minimum = 0x800;
-  } else if ((lead & 0xF8) == 0xF0) {
-    length = 4, code_point = lead & 0x07, minimum = 0x10000;
-  } else {
-    ++pos;
-    return kReplacement;
-  }
-  if (pos + length > text.size()) {
-    ++pos;
-    return kReplacement;
-  }
-  for (std::size_t i = 1; i < length; ++i) {
-    const unsigned char continuation = byte_at(pos + i);
-    if ((continuation & 0xC0) != 0x80) {
-      ++pos;
-      return kReplacement;
-    }
-    code_point = (code_point << 6) | (continuation & 0x3F);
-  }
-  if (code_point < minimum || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
-    ++pos;
-    return kReplacement;
-  }
-  pos += length;
-  return code_point;
-}
-
 }  // namespace herald::detail

@@ -11,6 +11,8 @@
 // backslashes and escaping quotes, so both layers are written in one pass without a temporary
 // buffer.
 
+#include "core/utf8.hpp"
+
 #include <herald/error.hpp>
 
 #include <rapidjson/document.h>
@@ -29,10 +31,6 @@ inline constexpr int kMaxJsonDepth = 512;
 /// numbers, exponent form "1e+16" / "1.5e-05" outside [1e-4, 1e16), "NaN", "Infinity",
 /// "-Infinity".
 void append_python_float(double value, std::string& out);
-
-/// Decodes one UTF-8 code point at `text[pos]`; advances `pos`. Returns U+FFFD and advances one
-/// byte on an invalid, overlong or surrogate sequence (Python strings cannot hold those bytes).
-char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept;
 
 /// Python-compatible JSON writer appending to a caller-owned string.
 /// `Nested`: write the text as the escaped content of an enclosing JSON string.
@@ -73,6 +71,7 @@ class PythonJsonWriter {
         ++pos;
         escape_ascii(byte);
       } else {
+        // Invalid UTF-8 (which no Python str can hold) is written as U+FFFD.
         escape_code_point(next_code_point(utf8, pos));
       }
     }

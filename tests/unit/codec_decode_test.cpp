@@ -217,5 +217,62 @@ TEST(CodecDecode, NanAndInfinityAcceptedAsPythonDoes) {
   EXPECT_EQ(encode(n, EnvelopeVersion::v1).find("[NaN, Infinity, -Infinity]") != std::string::npos, true);
 }
 
+// The canonical v2 layout takes a fast path; any other spacing takes the general one. Both must
+// agree on every input, accepted or not.
+std::string respaced(const std::string& canonical_v2) {
+  const std::string prefix = R"({"oslo.version": "2.0", "oslo.message": )";
+  EXPECT_EQ(canonical_v2.rfind(prefix, 0), 0u);
+  return R"({ "oslo.message" :)" + canonical_v2.substr(prefix.size(), canonical_v2.size() - prefix.size() - 1) +
+         R"(, "oslo.version":"2.0" })";
+}
+
+std::string outcome(const std::string& body) {
+  try {
+    const Notification n = decode(body);
+    return "ok " + n.event_type + " " + n.payload_json() + " " + n.context_json();
+  } catch (const Error& error) {
+    return "error " + std::to_string(error.code().value());
+  }
+}
+
+TEST(CodecDecode, FastAndGeneralV2PathsAgree) {
+  const std::vector<std::string> inners = {
+      R"({"priority": "info", "event_type": "a\/b\u00e9\ud83d\ude00\n\t\"q\"\\", "payload": [1.5, "x"]})",
+      R"({"priority": "info", "payload": "\ud800"})",        // lone high surrogate
+      R"({"priority": "info", "payload": "\udc00"})",        // lone low surrogate
+      R"({"priority": "info", "payload": "\ud800\u0041"})",  // high surrogate + non-surrogate
+      R"({"priority": "info", "payload": "\u00zz"})",        // bad hex
+      R"({"priority": "info", "payload": "\x"})",            // unknown escape
+      R"({"priority": "info", "_context_k": {"a": [null]}, "payload": {}})",
+      R"({"priority": "info", "payload": {}} trailing)",
+      R"({"priority": "info", "payload": {})",
+      R"(["not", "an", "object"])",
+  };
+  for (const std::string& inner : inners) {
+    const std::string canonical = v2(inner);
+    SCOPED_TRACE(canonical);
+    EXPECT_EQ(outcome(canonical), outcome(respaced(canonical)));
+  }
+  EXPECT_EQ(outcome(v2(inners[0])).rfind("ok ", 0), 0u);
+  // Escape-level problems in the envelope string itself.
+  for (const std::string escaped : {R"(\u0041)", R"(\ud83d\ude00)", R"(\ud83d)", R"(\udc00)", R"(\q)", "\\", "\x01",
+                                    "\xc3\xa9", "\xc3", "\xed\xa0\x80", R"(")"}) {
+    const std::string canonical =
+        R"({"oslo.version": "2.0", "oslo.message": "{\"priority\": \"info\", \"payload\": \")" + escaped + R"(\"}"})";
+    SCOPED_TRACE(canonical);
+    EXPECT_EQ(outcome(canonical), outcome(respaced(canonical)));
+  }
+}
+
+TEST(CodecDecode, FastPathHandlesLongRunsAndTails) {
+  // Lengths around the eight-byte steps of the fast scanner.
+  for (std::size_t length = 0; length < 40; ++length) {
+    const std::string text(length, 'a');
+    const std::string inner = R"({"priority": "info", "payload": ")" + text + R"("})";
+    EXPECT_EQ(decode(v2(inner)).payload().GetString(), text);
+    EXPECT_EQ(decode(v2(inner + std::string(length % 9, ' '))).payload().GetString(), text);
+  }
+}
+
 }  // namespace
 }  // namespace herald

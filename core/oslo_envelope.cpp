@@ -1,0 +1,167 @@
+#include "core/oslo_envelope.hpp"
+
+#include "core/utf8.hpp"
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+namespace herald::detail {
+namespace {
+
+constexpr std::string_view kCanonicalPrefix = R"({"oslo.version": "2.0", "oslo.message": ")";
+constexpr std::string_view kCanonicalSuffix = R"("})";
+
+constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+
+// Non-zero when some byte of `word` is '"', '\\' or below 0x20 (SWAR zero-byte tests). Bytes
+// above a true hit may be flagged falsely, which only ends the fast run early.
+constexpr std::uint64_t special_bytes(std::uint64_t word) noexcept {
+  const std::uint64_t quote = word ^ (kOnes * '"');
+  const std::uint64_t backslash = word ^ (kOnes * '\\');
+  return (((quote - kOnes) & ~quote) | ((backslash - kOnes) & ~backslash) | ((word - kOnes * 0x20) & ~word)) &
+         kHighBits;
+}
+
+int hex_digit(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Reads "XXXX" at text[pos]; -1 if malformed.
+long hex4(std::string_view text, std::size_t pos) noexcept {
+  if (text.size() - pos < 4) return -1;
+  long value = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const int digit = hex_digit(text[pos + i]);
+    if (digit < 0) return -1;
+    value = value * 16 + digit;
+  }
+  return value;
+}
+
+char* put_utf8(char32_t cp, char* out) noexcept {
+  if (cp < 0x80) {
+    *out++ = static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    *out++ = static_cast<char>(0xC0 | (cp >> 6));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    *out++ = static_cast<char>(0xE0 | (cp >> 12));
+    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    *out++ = static_cast<char>(0xF0 | (cp >> 18));
+    *out++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
+  }
+  return out;
+}
+
+// Decodes the escape at text[pos] (just after the backslash); advances pos. nullptr if invalid.
+char* unescape_one(std::string_view text, std::size_t& pos, char* out) noexcept {
+  if (pos >= text.size()) return nullptr;
+  const char kind = text[pos++];
+  switch (kind) {
+    case '"':
+      *out++ = '"';
+      return out;
+    case '\\':
+      *out++ = '\\';
+      return out;
+    case '/':
+      *out++ = '/';
+      return out;
+    case 'b':
+      *out++ = '\b';
+      return out;
+    case 'f':
+      *out++ = '\f';
+      return out;
+    case 'n':
+      *out++ = '\n';
+      return out;
+    case 'r':
+      *out++ = '\r';
+      return out;
+    case 't':
+      *out++ = '\t';
+      return out;
+    case 'u':
+      break;
+    default:
+      return nullptr;
+  }
+  const long unit = hex4(text, pos);
+  if (unit < 0) return nullptr;
+  pos += 4;
+  if (unit >= 0xDC00 && unit <= 0xDFFF) return nullptr;  // lone low surrogate
+  if (unit < 0xD800 || unit > 0xDBFF) return put_utf8(static_cast<char32_t>(unit), out);
+  // A high surrogate must be followed by an escaped low one.
+  if (text.size() - pos < 6 || text[pos] != '\\' || text[pos + 1] != 'u') return nullptr;
+  const long low = hex4(text, pos + 2);
+  if (low < 0xDC00 || low > 0xDFFF) return nullptr;
+  pos += 6;
+  return put_utf8(static_cast<char32_t>(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)), out);
+}
+
+}  // namespace
+
+std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
+                                                      rapidjson::Document::AllocatorType& allocator) {
+  if (body.size() < kCanonicalPrefix.size() + kCanonicalSuffix.size() || !body.starts_with(kCanonicalPrefix) ||
+      !body.ends_with(kCanonicalSuffix))
+    return std::nullopt;
+  const std::string_view text =
+      body.substr(kCanonicalPrefix.size(), body.size() - kCanonicalPrefix.size() - kCanonicalSuffix.size());
+  // Unescaping never lengthens the text (a 6-byte \uXXXX yields at most 3 bytes, a 12-byte pair 4).
+  char* const begin = static_cast<char*>(allocator.Malloc(text.size() + 1));
+  char* out = begin;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    // Eight bytes at a time. `out` trails `pos` (unescaping never lengthens), so writing a whole
+    // word stays inside the buffer; only the bytes before the first special one are kept.
+    while (text.size() - pos >= 8) {
+      std::uint64_t word = 0;
+      std::memcpy(&word, text.data() + pos, sizeof word);
+      std::memcpy(out, &word, sizeof word);
+      const std::uint64_t special = special_bytes(word);
+      if (special != 0) {
+        // On little-endian machines the lowest flagged byte is a true hit; elsewhere step bytewise.
+        const std::size_t plain =
+            std::endian::native == std::endian::little ? static_cast<std::size_t>(std::countr_zero(special) / 8) : 0;
+        out += plain;
+        pos += plain;
+        break;
+      }
+      out += 8;
+      pos += 8;
+    }
+    if (pos == text.size()) break;
+    const auto byte = static_cast<unsigned char>(text[pos]);
+    if (byte != '\\' && byte != '"' && byte >= 0x20) {
+      *out++ = static_cast<char>(byte);
+      ++pos;
+      continue;
+    }
+    if (byte != '\\') return std::nullopt;  // the string ends early, or a raw control character
+    // \" and \\ make up nearly all escapes in an escaped JSON document.
+    if (pos + 1 < text.size() && (text[pos + 1] == '"' || text[pos + 1] == '\\')) {
+      *out++ = text[pos + 1];
+      pos += 2;
+      continue;
+    }
+    out = unescape_one(text, ++pos, out);
+    if (out == nullptr) return std::nullopt;
+  }
+  *out = '\0';
+  const std::string_view message(begin, static_cast<std::size_t>(out - begin));
+  if (!is_valid_utf8(message)) return std::nullopt;
+  return message;
+}
+
+}  // namespace herald::detail
