@@ -6,10 +6,12 @@
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <atomic>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -202,6 +204,24 @@ TEST(Dispatcher, RequeueIsPerNotification) {
       Priority::info, [&calls](const Notification&) { return ++calls == 1 ? Result::requeue : Result::handled; })});
   EXPECT_EQ(dispatcher.dispatch(make(Priority::info)).result, Result::requeue);
   EXPECT_EQ(dispatcher.dispatch(make(Priority::info)).result, Result::handled);
+}
+
+TEST(Dispatcher, ConcurrentDispatchOnOneDispatcher) {
+  std::atomic<int> calls{0};
+  const Dispatcher dispatcher({Endpoint{"a"}
+                                   .filter(Filter{}.publisher_id(R"(compute\.host[0-9]+$)").event_type(".*create"))
+                                   .on(Priority::info, [&calls](const Notification&) {
+                                     calls.fetch_add(1, std::memory_order_relaxed);
+                                     return Result::handled;
+                                   })});
+  const Notification n = make(Priority::info);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 1000; ++i) dispatcher.dispatch(n);
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(calls.load(), 4000);
 }
 
 }  // namespace

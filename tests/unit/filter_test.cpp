@@ -4,6 +4,7 @@
 #include <herald/filter.hpp>
 
 #include <gtest/gtest.h>
+#include <re2/re2.h>
 
 #include <functional>
 #include <string>
@@ -261,6 +262,36 @@ TEST(FilterInvalidRegex, MessageIsReadable) {
     // std::system_error appends ": <category message>" to what().
     const std::string expected = "filter.event_type: invalid regex '(': missing )";
     EXPECT_EQ(std::string(error.what()).substr(0, expected.size()), expected) << error.what();
+  }
+}
+
+// --- Fast paths agree with RE2 -----------------------------------------------------------------
+
+// Filter answers literal patterns without RE2 and runs the rest as `^(?:pattern)`; both must
+// give exactly what RE2 gives for the raw pattern matched with ANCHOR_START.
+TEST(FilterDifferential, AgreesWithPlainRe2AnchoredAtStart) {
+  const std::vector<std::string> patterns = {
+      "",       ".*",      "^",        "$",           "^$",      "compute", R"(compute\.)",
+      "a.b",    R"(a\.b)", "ab*",      "ab+",         "ab?",     "a{2}",    "a{,2}x",
+      "a|b",    "ab|cd",   "(ab)",     "a$",          "^a$",     "ab.*",    "ab.*$",
+      "ab.+",   "[ab]c",   R"(\Qa.b)", R"(\Qa.b\E.)", "(?i)AB",  "é",       "é+",
+      "日本+x", R"(\-a)",  R"(\/a)",   "a#b",         "a b",     "]",       "}",
+      "a}",     R"(\d)",   R"(\x41)",  "(?s:.)",      R"(\Aab)", R"(\bab)", R"(ab\z)"};
+  const std::vector<std::string> texts = {
+      "",      "a",       "ab", "abb", "a.b", "axb", "ac", "aa", "aab", "cd", "abcd", "AB", "a\n", "ab\n", "é",  "éé",
+      "日本x", "日本本x", "-a", "/a",  "a#b", "a b", "]",  "}",  "a}",  "7",  "A",    "\n", "x",   "a,x",  "ax", "b"};
+  RE2::Options options;
+  options.set_log_errors(false);
+  for (const std::string& pattern : patterns) {
+    const RE2 reference(pattern, options);
+    ASSERT_TRUE(reference.ok()) << pattern;
+    const Filter filter = Filter{}.event_type(pattern);
+    for (const std::string& text : texts) {
+      Notification n;
+      n.event_type = text;
+      EXPECT_EQ(filter.matches(n), reference.Match(text, 0, text.size(), RE2::ANCHOR_START, nullptr, 0))
+          << "pattern '" << pattern << "' text '" << text << "'";
+    }
   }
 }
 
