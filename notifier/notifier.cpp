@@ -43,8 +43,6 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
   if (!transport_) throw ConfigError("transport: a transport is required");
   validate(options_);
   enabled_ = !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
-  if (!options_.capture && std::find(options_.drivers.begin(), options_.drivers.end(), "test") != options_.drivers.end())
-    options_.capture = std::make_shared<NotificationCapture>();
 }
 
 void NotifierCore::load_drivers() {

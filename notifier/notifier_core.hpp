@@ -49,6 +49,11 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
   spdlog::logger& logger() noexcept { return *logger_; }
   IdGenerator& ids() noexcept { return ids_; }
   std::shared_ptr<NotificationCapture> capture() const noexcept { return options_.capture; }
+  /// The capture of the `test` driver, created on first use (also by routing's sub-drivers).
+  std::shared_ptr<NotificationCapture> ensure_capture() {
+    if (!options_.capture) options_.capture = std::make_shared<NotificationCapture>();
+    return options_.capture;
+  }
   bool is_enabled() const noexcept { return enabled_; }
 
   void notify_all(Notification& notification, int retry) {

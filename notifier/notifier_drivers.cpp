@@ -71,9 +71,7 @@ std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, No
   if (name == "log") return std::make_unique<LogDriver>(core);
   if (name == "noop") return std::make_unique<NoopDriver>();
   if (name == "test") {
-    auto capture = core.capture();
-    if (!capture) throw ConfigError("driver: 'test' needs NotifierOptions::capture");
-    return std::make_unique<TestDriver>(std::move(capture));
+    return std::make_unique<TestDriver>(core.ensure_capture());
   }
   if (name == "routing") {
     if (!allow_routing) throw ConfigError("routing_config: the routing driver cannot route to itself");

@@ -172,6 +172,10 @@ class Broker : public std::enable_shared_from_this<Broker> {
       // A requeue never fails for lack of room: that would lose the message.
       queue.ready.push_front(Entry{std::move(body), true});
       wake_listeners_locked();
+    } else if (&queue == dead_letter_) {
+      // Rejected from the dead-letter queue itself: re-queueing it there would loop forever.
+      ++stats_.dead_letter_dropped;
+      logger_->error("memory transport: a message rejected from dead-letter queue '{}' was dropped", queue.name);
     } else {
       dead_letter_locked(std::move(body));
     }

@@ -1,1 +1,6 @@
-# notifier unit tests
+# notifier and memory transport unit tests
+herald_test(herald_notifier_tests LABELS unit SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/notifier_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/notifier_drivers_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/memory_transport_test.cpp
+  LIBS spdlog::spdlog)

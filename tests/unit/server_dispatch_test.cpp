@@ -1,0 +1,238 @@
+// NotificationServer semantics on memory://: requeue rules, redelivery limit, dead-lettering of
+// undecodable bodies and unknown priorities, duplicate suppression, batches.
+#include "test_support.hpp"
+
+#include "drivers/driver.hpp"  // to play a broken or duplicating peer on the wire
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+using namespace herald;
+using herald::test::eventually;
+
+namespace {
+
+void send_raw(Transport& transport, std::string routing_key, std::string body) {
+  transport.driver().send({"openstack", std::move(routing_key), std::move(body), "", -1}, nullptr);
+}
+
+// A valid v2 body with a fixed _unique_id, as a peer resending the same message would produce.
+std::string body_with_unique_id(const std::string& unique_id, const char* priority = "INFO") {
+  Notification n;
+  n.message_id = "6dabd4a3-7e73-4744-abc3-3c04360089a8";
+  n.publisher_id = "peer";
+  n.event_type = "e";
+  n.priority = *parse_priority(priority);
+  n.timestamp = "2026-11-22 02:04:13.356107";
+  n.unique_id = unique_id;
+  return encode(n, EnvelopeVersion::v2);
+}
+
+ServerStats wait_settled(NotificationServer& server, std::uint64_t expected) {
+  eventually([&] {
+    ServerStats s = server.stats();
+    return s.handled + s.filtered + s.no_endpoint + s.dead_lettered + s.duplicates + s.requeue_refused >= expected;
+  });
+  return server.stats();
+}
+
+TEST(ServerDispatch, UndecodableAndUnknownPriorityAreDeadLetteredWithOneWarningEach) {
+  auto transport = Transport::open("memory://?dead_letter_queue=dlq");
+  test::CapturedLog log;
+  std::atomic<int> handled{0};
+  Endpoint e{"e"};
+  e.on(Priority::info, [&](const Notification&) { return handled.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e}, {.logger = log.logger});
+  server.start();
+  send_raw(*transport, "notifications.info", "{truncated");
+  send_raw(*transport, "notifications.info", R"({"oslo.version": "3.0", "oslo.message": "{}"})");
+  send_raw(*transport, "notifications.info", R"({"priority": "LOUD", "event_type": "x", "payload": {}})");
+  send_raw(*transport, "notifications.info", std::string("\xff\xfe", 2));
+  Notifier(transport, {}).info("{}", "e", "{}");
+  ServerStats s = wait_settled(server, 5);
+  EXPECT_EQ(handled.load(), 1);
+  EXPECT_EQ(s.dead_lettered, 4u);
+  EXPECT_EQ(s.undecodable, 3u);
+  EXPECT_EQ(s.unknown_priority, 1u);
+  std::string text = log.text();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 4) << text;
+  EXPECT_NE(text.find("LOUD"), std::string::npos);
+  server.stop();
+  server.wait();
+  // They are in the dead-letter queue, not gone.
+  std::atomic<int> dead{0};
+  Endpoint any{"any"};
+  any.on(Priority::info, [&](const Notification&) { return dead.fetch_add(1), Result::handled; });
+  NotificationServer dlq(transport, {Target{.topic = "x"}}, {any}, {.pool = "dlq", .logger = log.logger});
+  dlq.start();
+  EXPECT_TRUE(eventually([&] { return dlq.stats().received == 4; }));
+}
+
+TEST(ServerDispatch, BodyPriorityDecidesNotTheQueue) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> warn{0}, info{0};
+  Endpoint e{"e"};
+  e.on(Priority::info, [&](const Notification&) { return info.fetch_add(1), Result::handled; })
+      .on(Priority::warn, [&](const Notification&) { return warn.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e});
+  server.start();
+  send_raw(*transport, "notifications.info", body_with_unique_id("a1", "WARN"));
+  ASSERT_TRUE(eventually([&] { return warn.load() == 1; }));
+  EXPECT_EQ(info.load(), 0);
+}
+
+TEST(ServerDispatch, RequeueIsRedeliveredUpToTheLimitThenDeadLettered) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint poison{"poison"};
+  poison.on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::requeue; });
+  test::CapturedLog log;
+  NotificationServer server(transport, {Target{}}, {poison},
+                            {.allow_requeue = true, .max_redeliveries = 3, .logger = log.logger});
+  server.start();
+  Notifier(transport, {}).info("{}", "e", "{}");
+  ServerStats s = wait_settled(server, 1);
+  EXPECT_EQ(calls.load(), 4);  // first delivery + 3 redeliveries
+  EXPECT_EQ(s.requeued, 3u);
+  EXPECT_EQ(s.dead_lettered, 1u);
+  EXPECT_NE(log.text().find("max_redeliveries=3"), std::string::npos);
+}
+
+TEST(ServerDispatch, ExceptionCountsAsRequeue) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint thrower{"thrower"};
+  thrower.on(Priority::info, [&](const Notification&) -> Result {
+    if (calls.fetch_add(1) == 0) throw std::runtime_error("transient");
+    return Result::handled;
+  });
+  test::CapturedLog log;
+  NotificationServer server(transport, {Target{}}, {thrower}, {.allow_requeue = true, .logger = log.logger});
+  server.start();
+  Notifier(transport, {}).info("{}", "e", "{}");
+  ServerStats s = wait_settled(server, 1);
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(s.requeued, 1u);
+  EXPECT_EQ(s.handled, 1u);
+}
+
+TEST(ServerDispatch, WithoutAllowRequeueARequeueIsAckedAndLogged) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint e{"e"};
+  e.on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::requeue; });
+  test::CapturedLog log;
+  NotificationServer server(transport, {Target{}}, {e}, {.logger = log.logger});
+  server.start();
+  Notifier(transport, {}).info("{}", "e", "{}");
+  ServerStats s = wait_settled(server, 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(s.requeue_refused, 1u);
+  EXPECT_NE(log.text().find("allow_requeue is false"), std::string::npos);
+}
+
+TEST(ServerDispatch, DuplicatesInsideTheWindowAreAckedAndSkipped) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint e{"e"};
+  e.on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e}, {.workers = 1});
+  server.start();
+  for (int i = 0; i < 3; ++i) {
+    send_raw(*transport, "notifications.info", body_with_unique_id("dup-1"));
+    ASSERT_TRUE(eventually([&] { return server.stats().handled + server.stats().duplicates == unsigned(i + 1); }));
+  }
+  send_raw(*transport, "notifications.info", body_with_unique_id("other"));
+  ServerStats s = wait_settled(server, 4);
+  EXPECT_EQ(calls.load(), 2);
+  EXPECT_EQ(s.duplicates, 2u);
+}
+
+TEST(ServerDispatch, DedupWindowZeroHandlesDuplicatesAgain) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint e{"e"};
+  e.on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e}, {.dedup_window = 0});
+  server.start();
+  send_raw(*transport, "notifications.info", body_with_unique_id("dup-1"));
+  send_raw(*transport, "notifications.info", body_with_unique_id("dup-1"));
+  wait_settled(server, 2);
+  EXPECT_EQ(calls.load(), 2);
+}
+
+TEST(ServerDispatch, FilteredAndNoEndpointAreAckedAndCounted) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> calls{0};
+  Endpoint e{"e"};
+  e.filter(Filter{}.publisher_id("compute\\."))
+      .on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e});
+  server.start();
+  Notifier(transport, {.publisher_id = "compute.a"}).info("{}", "e", "{}");
+  Notifier(transport, {.publisher_id = "network.a"}).info("{}", "e", "{}");
+  send_raw(*transport, "notifications.info", body_with_unique_id("x", "ERROR"));  // no error endpoint
+  ServerStats s = wait_settled(server, 3);
+  EXPECT_EQ(calls.load(), 1);
+  EXPECT_EQ(s.handled, 1u);
+  EXPECT_EQ(s.filtered, 1u);
+  EXPECT_EQ(s.no_endpoint, 1u);
+}
+
+TEST(ServerDispatch, BatchEndpointsGetFullBatches) {
+  auto transport = Transport::open("memory://");
+  Notifier notifier(transport, {});
+  for (int i = 0; i < 25; ++i) notifier.info("{}", "e", "{}");
+  std::mutex mutex;
+  std::vector<std::size_t> sizes;
+  BatchEndpoint e{"batch"};
+  e.on(Priority::info, [&](std::span<const Notification* const> batch) {
+    std::lock_guard lock(mutex);
+    sizes.push_back(batch.size());
+    return Result::handled;
+  });
+  NotificationServer server(transport, {Target{}}, std::vector<BatchEndpoint>{e},
+                            {.workers = 1, .batch_size = 10, .batch_timeout = std::chrono::milliseconds(200)});
+  server.start();
+  ASSERT_TRUE(eventually([&] { return server.stats().handled == 25; }));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(sizes.size(), 3u);
+  EXPECT_EQ(sizes[0], 10u);
+  EXPECT_EQ(sizes[1], 10u);
+  EXPECT_EQ(sizes[2], 5u);  // the timeout flushed the partial batch
+}
+
+TEST(ServerDispatch, BatchTimeoutRunsFromTheStartOfThePoll) {
+  auto transport = Transport::open("memory://");
+  std::atomic<int> batches{0};
+  BatchEndpoint e{"batch"};
+  e.on(Priority::info, [&](std::span<const Notification* const>) { return batches.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, std::vector<BatchEndpoint>{e},
+                            {.batch_size = 1000, .batch_timeout = std::chrono::milliseconds(100)});
+  server.start();
+  Notifier(transport, {}).info("{}", "e", "{}");
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return batches.load() == 1; }));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+}
+
+TEST(ServerDispatch, BatchRequeueRequeuesTheWholePriorityGroup) {
+  auto transport = Transport::open("memory://");
+  Notifier notifier(transport, {});
+  for (int i = 0; i < 4; ++i) notifier.info("{}", "e", "{}");
+  std::atomic<int> calls{0};
+  BatchEndpoint e{"batch"};
+  e.on(Priority::info, [&](std::span<const Notification* const>) {
+    return calls.fetch_add(1) == 0 ? Result::requeue : Result::handled;
+  });
+  NotificationServer server(transport, {Target{}}, std::vector<BatchEndpoint>{e},
+                            {.workers = 1, .allow_requeue = true, .batch_size = 4,
+                             .batch_timeout = std::chrono::milliseconds(100)});
+  server.start();
+  ASSERT_TRUE(eventually([&] { return server.stats().handled == 4; }));
+  EXPECT_EQ(server.stats().requeued, 4u);
+}
+
+}  // namespace
