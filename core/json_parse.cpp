@@ -10,21 +10,65 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/stream.h>
 
+#include <charconv>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <system_error>
 
 namespace herald::detail {
 namespace {
 
+// Numbers arrive as text (kParseNumbersAsStringsFlag) and are converted with std::from_chars,
+// which rounds correctly as Python's float() does: RapidJSON 1.1.0's own conversion is either
+// off by an ulp at times (default) or has undefined behaviour on inputs such as "0e-300"
+// (kParseFullPrecisionFlag, clz of zero).
+//
 // UTF-8 is validated by the handler below rather than with kParseValidateEncodingFlag: RapidJSON
 // validates byte by byte through its transcoder, which doubled the parse time; checking each
 // finished string with an ASCII fast path rejects exactly the same inputs (non-ASCII bytes are
 // only legal inside strings, and \u escapes are turned into valid UTF-8 by the parser, which
 // rejects lone surrogates regardless of that flag).
 constexpr unsigned kParseFlags =
-    rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseNanAndInfFlag;
+    rapidjson::kParseIterativeFlag | rapidjson::kParseNanAndInfFlag | rapidjson::kParseNumbersAsStringsFlag;
 
 // Forwards SAX events to a Document's handler, failing once arrays/objects nest too deeply.
 // RapidJSON's iterative parser bounds stack use but not the depth of the resulting tree.
+// A JSON number (grammar already checked by the reader) as Python's float() reads it.
+double to_double(std::string_view raw) noexcept {
+  double value = 0;
+  const auto result = std::from_chars(raw.data(), raw.data() + raw.size(), value);
+  if (result.ec != std::errc::result_out_of_range) return value;
+  // Out of range: +-inf on overflow, +-0 on underflow. Decide from the decimal exponent of the
+  // first significant digit.
+  const bool negative = raw.front() == '-';
+  std::size_t i = negative ? 1 : 0;
+  long integer_digits = 0;
+  long leading_fraction_zeros = 0;
+  bool significant = false;
+  for (; i < raw.size() && raw[i] >= '0' && raw[i] <= '9'; ++i)
+    if (significant || raw[i] != '0') significant = true, ++integer_digits;
+  if (i < raw.size() && raw[i] == '.') {
+    for (++i; i < raw.size() && raw[i] >= '0' && raw[i] <= '9'; ++i) {
+      if (significant) continue;
+      if (raw[i] == '0')
+        ++leading_fraction_zeros;
+      else
+        significant = true;
+    }
+  }
+  long exponent = 0;
+  if (i < raw.size() && (raw[i] == 'e' || raw[i] == 'E')) {
+    std::size_t start = i + 1;
+    if (start < raw.size() && raw[start] == '+') ++start;
+    if (std::from_chars(raw.data() + start, raw.data() + raw.size(), exponent).ec != std::errc{})
+      exponent = raw[start] == '-' ? -1'000'000'000L : 1'000'000'000L;  // saturate
+  }
+  const long magnitude = (integer_digits > 0 ? integer_digits - 1 : -(leading_fraction_zeros + 1)) + exponent;
+  const double result_value = magnitude > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+  return negative ? -result_value : result_value;
+}
+
 class DepthLimitedHandler {
  public:
   using Ch = char;
@@ -38,8 +82,25 @@ class DepthLimitedHandler {
   bool Int64(std::int64_t value) { return document_.Int64(value); }
   bool Uint64(std::uint64_t value) { return document_.Uint64(value); }
   bool Double(double value) { return document_.Double(value); }
-  bool RawNumber(const Ch* text, rapidjson::SizeType length, bool copy) {
-    return document_.RawNumber(text, length, copy);
+  bool RawNumber(const Ch* text, rapidjson::SizeType length, bool) {
+    const std::string_view raw(text, length);
+    constexpr double kInfinity = std::numeric_limits<double>::infinity();
+    if (raw == "NaN") return document_.Double(std::numeric_limits<double>::quiet_NaN());
+    if (raw == "Infinity") return document_.Double(kInfinity);
+    if (raw == "-Infinity") return document_.Double(-kInfinity);
+    if (raw.empty() || raw.back() < '0' || raw.back() > '9') return false;  // "Inf", "-NaN": Python rejects them
+    if (raw.find_first_of(".eE") == std::string_view::npos) {
+      if (raw.front() == '-') {
+        std::int64_t value = 0;
+        if (std::from_chars(raw.data(), raw.data() + raw.size(), value).ec == std::errc{})
+          return document_.Int64(value);
+      } else {
+        std::uint64_t value = 0;
+        if (std::from_chars(raw.data(), raw.data() + raw.size(), value).ec == std::errc{})
+          return document_.Uint64(value);
+      }
+    }
+    return document_.Double(to_double(raw));  // fractions, exponents, integers beyond 64 bits
   }
   bool String(const Ch* text, rapidjson::SizeType length, bool copy) {
     return valid(text, length) && document_.String(text, length, copy);

@@ -217,6 +217,24 @@ TEST(CodecDecode, NanAndInfinityAcceptedAsPythonDoes) {
   EXPECT_EQ(encode(n, EnvelopeVersion::v1).find("[NaN, Infinity, -Infinity]") != std::string::npos, true);
 }
 
+std::string payload_reencoded(const std::string& payload) {
+  const std::string body = encode(decode(R"({"priority": "info", "payload": )" + payload + "}"), EnvelopeVersion::v1);
+  const std::string prefix = R"({"publisher_id": null, "event_type": "", "priority": "INFO", "payload": )";
+  return body.substr(prefix.size(), body.size() - prefix.size() - 1);
+}
+
+TEST(CodecDecode, NumbersAsPythonReadsThem) {
+  EXPECT_EQ(payload_reencoded("[0e-300, 1e-400, -1e-400, 1.8e308, -1.8e308, 0.0000e+5]"),
+            "[0.0, 0.0, -0.0, Infinity, -Infinity, 0.0]");
+  EXPECT_EQ(payload_reencoded("[18446744073709551616, -9223372036854775809, -0, 1E5, 2.5e-3]"),
+            "[1.8446744073709552e+19, -9.223372036854776e+18, 0, 100000.0, 0.0025]");
+  EXPECT_EQ(payload_reencoded("[NaN, Infinity, -Infinity]"), "[NaN, Infinity, -Infinity]");
+  EXPECT_EQ(payload_reencoded("[0.1, 0.30000000000000004, 2.2250738585072014e-308, 4.9e-324]"),
+            "[0.1, 0.30000000000000004, 2.2250738585072014e-308, 5e-324]");
+  for (const char* bad : {"Inf", "-Inf", "-NaN", "nan", "01", "1.", ".5", "+1", "1e", "0x10"})
+    EXPECT_THROW(decode(std::string(R"({"priority": "info", "payload": )") + bad + "}"), DecodeError) << bad;
+}
+
 // The canonical v2 layout takes a fast path; any other spacing takes the general one. Both must
 // agree on every input, accepted or not.
 std::string respaced(const std::string& canonical_v2) {
