@@ -63,6 +63,10 @@ TEST_P(ServerLoad, EveryNotificationHandledExactlyOnce) {
 INSTANTIATE_TEST_SUITE_P(ProducersByWorkers, ServerLoad,
                          ::testing::Values(Case{1, 1, "memory://"}, Case{4, 2, "memory://"},
                                            Case{4, 8, "memory://?max_depth=100&overflow=block"},
-                                           Case{2, 3, "memory://?max_depth=10"}));
+                                           Case{2, 3, "memory://?max_depth=10"}),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return std::to_string(info.param.producers) + "producers_" +
+                                  std::to_string(info.param.workers) + "workers_" + std::to_string(info.index);
+                         });
 
 }  // namespace
