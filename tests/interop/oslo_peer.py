@@ -13,8 +13,9 @@ Sub-commands (every result is one JSON document per stdout line):
           "publisher_id", "event_type", "payload", "metadata"} per dispatched notification
           (plus "batch": n for batch listeners), then {"event": "done", "count"}. Stops after
           --count notifications, after --timeout seconds, or when stdin reaches EOF.
-  filter  Evaluates oslo_messaging.NotificationFilter(...).match(...) for every case of the
-          JSON file --cases; prints one JSON array of {"name", "verdict"} where verdict is true,
+  filter  Evaluates oslo_messaging.NotificationFilter(**filter).match(...) for every case of
+          the JSON file --cases ({"base": notification, "cases": [{"name", "filter",
+          "notification": fields overriding base}]}); prints one JSON array of {"name", "verdict"} where verdict is true,
           false or "raise: <ExceptionType>: <text>".
 """
 
@@ -154,15 +155,15 @@ def cmd_listen(args):
 
 def cmd_filter(args):
     with open(args.cases) as f:
-        cases = json.load(f)
+        doc = json.load(f)
     out = []
-    for case in cases:
-        n = case['notification']
+    for case in doc['cases']:
+        n = dict(doc['base'])
+        n.update(case['notification'])
         try:
             rule = oslo_messaging.NotificationFilter(**case['filter'])
-            verdict = bool(rule.match(n.get('context', {}), n.get('publisher_id'),
-                                      n.get('event_type'), n.get('metadata', {}),
-                                      n.get('payload')))
+            verdict = bool(rule.match(n['context'], n['publisher_id'], n['event_type'],
+                                      n['metadata'], n['payload']))
         except Exception as e:  # noqa: the verdict records what oslo raised
             verdict = 'raise: %s: %s' % (type(e).__name__, e)
         out.append({'name': case['name'], 'verdict': verdict})
