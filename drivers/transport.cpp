@@ -25,9 +25,15 @@ Transport::~Transport() = default;
 }  // namespace herald
 
 #ifndef HERALD_HAVE_AMQP
-namespace herald::detail {
+#include <herald/topology.hpp>
+namespace herald {
+namespace detail {
 std::unique_ptr<Driver> make_amqp_driver(const TransportUrl& url, const TransportOptions&) {
   throw ConfigError("transport_url: scheme '" + url.scheme() + "' needs Herald built with HERALD_BUILD_AMQP=ON");
 }
-}  // namespace herald::detail
+}  // namespace detail
+std::string topology_definitions(std::string_view, const TopologySpec&) {
+  throw ConfigError("topology export needs Herald built with HERALD_BUILD_AMQP=ON");
+}
+}  // namespace herald
 #endif

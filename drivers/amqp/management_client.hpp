@@ -18,18 +18,30 @@ struct ManagementEndpoint {
   std::string password;
 };
 
+/// Where topology declarations go: the management HTTP API, or a definitions file
+/// (DefinitionsWriter) for `rabbitmqctl import_definitions`.
+class TopologySink {
+ public:
+  virtual ~TopologySink() = default;
+  virtual void declare_exchange(const std::string& name, const std::string& type, bool durable) = 0;
+  /// `arguments`: string-valued queue arguments (e.g. x-dead-letter-exchange).
+  virtual void declare_queue(const std::string& name, bool durable,
+                             const std::map<std::string, std::string>& arguments) = 0;
+  virtual void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key) = 0;
+};
+
 /// Declarations over HTTP. Each call tries the endpoints in order until one answers.
 /// @throws TransportError (Errc::unauthorized for 401, Errc::unreachable when no endpoint
 /// answers, Errc::transport_error for a refusal such as 400 inequivalent arg) naming the object.
 /// **Thread safety:** stateless apart from its configuration; calls may run concurrently.
-class ManagementClient {
+class ManagementClient final : public TopologySink {
  public:
   ManagementClient(std::vector<ManagementEndpoint> endpoints, std::string vhost, std::chrono::milliseconds timeout);
 
-  void declare_exchange(const std::string& name, const std::string& type, bool durable);
-  /// `arguments`: string-valued queue arguments (e.g. x-dead-letter-exchange).
-  void declare_queue(const std::string& name, bool durable, const std::map<std::string, std::string>& arguments);
-  void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key);
+  void declare_exchange(const std::string& name, const std::string& type, bool durable) override;
+  void declare_queue(const std::string& name, bool durable,
+                     const std::map<std::string, std::string>& arguments) override;
+  void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key) override;
 
  private:
   void request(const char* method, const std::string& target, const std::string& body, const std::string& what);

@@ -24,20 +24,23 @@ std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
 
 }  // namespace
 
-Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger)
+Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger,
+                   std::unique_ptr<TopologySink> sink)
     : enabled_(options.topology == TopologyMode::management),
       durable_(options.durable_queues),
       dead_letter_exchange_(options.dead_letter_exchange),
       dead_letter_queue_(options.dead_letter_queue),
       logger_(std::move(logger)),
-      client_(endpoints_of(options), options.virtual_host, std::chrono::milliseconds(5000)) {}
+      sink_(sink ? std::move(sink)
+                 : std::make_unique<ManagementClient>(endpoints_of(options), options.virtual_host,
+                                                      std::chrono::milliseconds(5000))) {}
 
 void Topology::declare_dead_letter_locked() {
   if (dead_letter_exchange_.empty() || dead_letter_declared_) return;
   // fanout: dead-lettered messages keep their routing key, which no binding could predict.
-  client_.declare_exchange(dead_letter_exchange_, "fanout", durable_);
-  client_.declare_queue(dead_letter_queue_, durable_, {});
-  client_.bind_queue(dead_letter_exchange_, dead_letter_queue_, "");
+  sink_->declare_exchange(dead_letter_exchange_, "fanout", durable_);
+  sink_->declare_queue(dead_letter_queue_, durable_, {});
+  sink_->bind_queue(dead_letter_exchange_, dead_letter_queue_, "");
   dead_letter_declared_ = true;
 }
 
@@ -46,18 +49,18 @@ void Topology::declare_binding_locked(const QueueBinding& binding) {
   // Consuming the dead-letter queue itself: it is already declared, with its own flags.
   if (!dead_letter_exchange_.empty() && binding.queue == dead_letter_queue_) return;
   if (!exchanges_.contains(binding.exchange)) {
-    client_.declare_exchange(binding.exchange, "topic", durable_);
+    sink_->declare_exchange(binding.exchange, "topic", durable_);
     exchanges_.insert(binding.exchange);
   }
   if (!queues_.contains(binding.queue)) {
     std::map<std::string, std::string> arguments;
     if (!dead_letter_exchange_.empty()) arguments["x-dead-letter-exchange"] = dead_letter_exchange_;
-    client_.declare_queue(binding.queue, durable_, arguments);
+    sink_->declare_queue(binding.queue, durable_, arguments);
     queues_.insert(binding.queue);
   }
   auto key = std::make_tuple(binding.exchange, binding.queue, binding.routing_key);
   if (!bindings_.contains(key)) {
-    client_.bind_queue(binding.exchange, binding.queue, binding.routing_key);
+    sink_->bind_queue(binding.exchange, binding.queue, binding.routing_key);
     bindings_.insert(key);
   }
 }

@@ -19,7 +19,9 @@ namespace herald::detail {
 /// **Thread safety:** thread-safe; declarations are serialised by one mutex (they are rare).
 class Topology {
  public:
-  Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger);
+  /// Declares through `sink`; null = the management HTTP API of the URL's hosts.
+  Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger,
+           std::unique_ptr<TopologySink> sink = nullptr);
 
   bool enabled() const noexcept { return enabled_; }
 
@@ -44,7 +46,7 @@ class Topology {
   std::string dead_letter_exchange_;
   std::string dead_letter_queue_;
   std::shared_ptr<spdlog::logger> logger_;
-  ManagementClient client_;
+  std::unique_ptr<TopologySink> sink_;
 
   std::mutex mutex_;
   std::set<std::string> exchanges_;

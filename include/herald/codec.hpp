@@ -18,9 +18,12 @@ enum class EnvelopeVersion { v1, v2 };
 /// driver writes it: keys `message_id, publisher_id, event_type, priority` (upper case),
 /// `payload, timestamp, _unique_id`, then one `_context_<key>` per context member; Python
 /// `json.dumps` formatting (`", "` and `": "` separators, `ensure_ascii`). An empty
-/// `publisher_id` is written as null; an empty `unique_id` omits `_unique_id`. The notification's
-/// own `message_id`, `timestamp` and `unique_id` are used as they are.
-/// @throws Error(Errc::invalid_argument) if the context is not an object.
+/// `publisher_id` is written as null; an empty `message_id`, `timestamp` or `unique_id` omits
+/// that key (as in oslo's minimal accepted message). Otherwise the notification's own
+/// `message_id`, `timestamp` and `unique_id` are written as they are. Invalid UTF-8 inside a
+/// string is written as `\ufffd`.
+/// @throws Error(Errc::invalid_argument) if the context is not an object, or the payload or
+///         context is nested deeper than 511 levels (so everything encoded can be decoded).
 /// **Thread safety:** pure function.
 void encode(const Notification& notification, EnvelopeVersion version, std::string& out);
 

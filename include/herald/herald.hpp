@@ -13,4 +13,5 @@
 #include <herald/priority.hpp>
 #include <herald/target.hpp>
 #include <herald/transport.hpp>
+#include <herald/topology.hpp>
 #include <herald/transport_url.hpp>
