@@ -25,7 +25,8 @@ void check_herald_to_oslo(const std::vector<Notification>& sent,
 
 /// Runs oslo Notifier (driver `driver`, `total` notifications cycling the seven priorities,
 /// context kSentContext) -> Herald NotificationServer (pool `pool`, or none) and checks every field.
-void run_oslo_to_herald(const std::string& driver, const std::string& pool, int total);
+void run_oslo_to_herald(const std::string& driver, const std::string& pool, int total,
+                        const std::vector<std::string>& extra_args = {});
 
 /// Runs Herald Notifier (driver `driver`, `total` notifications) -> oslo listener (pool `pool`
 /// or none; a batch listener when `batch_size` > 0) and checks every field. Batch runs send

@@ -74,15 +74,28 @@ def cmd_send(args):
     notifier = oslo_messaging.Notifier(transport, publisher_id=args.publisher_id,
                                        topics=[args.topic])
     ctxt = json.loads(args.ctxt)
+    if args.request_context:
+        from oslo_context import context as oslo_context
+        ctxt = oslo_context.RequestContext(user_id='u1', project_id='p1', request_id='req-abc',
+                                           auth_token='SECRET', roles=['admin'])
+    if args.cli_style:
+        # What oslo-messaging-send-notification does: no publisher_id, empty context, the
+        # payload as a JSON *string*, and a lower-case priority passed straight to _notify.
+        notifier = oslo_messaging.Notifier(transport, publisher_id=None, topics=[args.topic])
     priorities = args.priorities.split(',') if args.priorities else PRIORITIES
     _impl_test.reset()
     for seq in range(args.total):
         priority = priorities[seq % len(priorities)]
-        getattr(notifier, priority)(ctxt, args.event_type, payload_for(seq, priority))
+        if args.cli_style:
+            notifier._notify({}, args.event_type, json.dumps(payload_for(seq, priority)), priority)
+        else:
+            getattr(notifier, priority)(ctxt, args.event_type, payload_for(seq, priority))
     sent = 0
     for ctx, message, priority, _retry in _impl_test.NOTIFICATIONS:
         fields = {k: message[k] for k in ('message_id', 'publisher_id', 'event_type',
                                           'priority', 'payload', 'timestamp')}
+        if hasattr(ctx, 'to_dict'):
+            ctx = ctx.to_dict()  # what pack_context flattens
         emit({'event': 'sent', 'priority': priority, 'ctxt': ctx, 'message': fields})
         sent += 1
     transport.cleanup()
@@ -185,6 +198,10 @@ def main():
     send.add_argument('--publisher-id', default='compute.oslo-host')
     send.add_argument('--event-type', default='compute.instance.create.end')
     send.add_argument('--ctxt', default='{}')
+    send.add_argument('--request-context', action='store_true',
+                      help='send an oslo.context RequestContext (with auth_token) instead')
+    send.add_argument('--cli-style', action='store_true',
+                      help='send as oslo-messaging-send-notification does')
     listen = sub.choices['listen']
     listen.add_argument('--pool', default=None)
     listen.add_argument('--count', type=int, default=0)
