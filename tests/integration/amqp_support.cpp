@@ -47,14 +47,13 @@ std::size_t CapturedLog::count(const std::string& needle) const {
 
 detail::SendCallback SendTracker::callback() {
   return [this](std::error_code ec) {
-    {
-      std::lock_guard lock(mutex_);
-      if (ec) {
-        ++failed_;
-        last_error_ = ec;
-      } else {
-        ++ok_;
-      }
+    // Notify under the lock: the waiter may destroy the tracker as soon as wait() returns.
+    std::lock_guard lock(mutex_);
+    if (ec) {
+      ++failed_;
+      last_error_ = ec;
+    } else {
+      ++ok_;
     }
     done_.notify_all();
   };
