@@ -102,11 +102,13 @@ class DepthLimitedHandler {
     }
     return document_.Double(to_double(raw));  // fractions, exponents, integers beyond 64 bits
   }
-  bool String(const Ch* text, rapidjson::SizeType length, bool copy) {
-    return valid(text, length) && document_.String(text, length, copy);
+  // Strings are always copied into the document, also when parsing in situ: a const-string
+  // reference would be shared, not copied, by RapidJSON's CopyFrom (Notification's copy).
+  bool String(const Ch* text, rapidjson::SizeType length, bool) {
+    return valid(text, length) && document_.String(text, length, true);
   }
-  bool Key(const Ch* text, rapidjson::SizeType length, bool copy) {
-    return valid(text, length) && document_.Key(text, length, copy);
+  bool Key(const Ch* text, rapidjson::SizeType length, bool) {
+    return valid(text, length) && document_.Key(text, length, true);
   }
   bool StartObject() { return enter() && document_.StartObject(); }
   bool EndObject(rapidjson::SizeType count) {
@@ -143,7 +145,7 @@ class DepthLimitedHandler {
 };
 
 // Parses from `stream` (over `json`) into `document`; the common part of both entry points.
-template <typename Stream>
+template <unsigned Flags, typename Stream>
 void parse_with(rapidjson::Document& document, Stream& stream, std::string_view json, Utf8 utf8, const char* what) {
   // The text may live in `document`'s own pool (the v2 inner message); that is safe because the
   // pool allocator never frees a block before the document dies.
@@ -157,7 +159,7 @@ void parse_with(rapidjson::Document& document, Stream& stream, std::string_view 
     rapidjson::MemoryPoolAllocator<> stack_allocator(stack_buffer, sizeof stack_buffer);
     rapidjson::GenericReader<rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>> reader(
         &stack_allocator);
-    result = reader.Parse<kParseFlags>(stream, handler);
+    result = reader.Parse<Flags>(stream, handler);
     return !result.IsError();
   };
   document.Populate(generator);
@@ -184,13 +186,20 @@ void parse_with(rapidjson::Document& document, Stream& stream, std::string_view 
 void parse_json_into(rapidjson::Document& document, std::string_view json, const char* what) {
   // A bounded stream (the text need not be NUL-terminated); no BOM skipping, as in Python.
   rapidjson::MemoryStream stream(json.data(), json.size());
-  parse_with(document, stream, json, Utf8::validate, what);
+  parse_with<kParseFlags>(document, stream, json, Utf8::validate, what);
 }
 
 void parse_terminated_json_into(rapidjson::Document& document, std::string_view json, Utf8 utf8, const char* what) {
   // Cheaper per character than MemoryStream (no bounds check); the NUL terminator ends it.
   rapidjson::StringStream stream(json.data());
-  parse_with(document, stream, json, utf8, what);
+  parse_with<kParseFlags>(document, stream, json, utf8, what);
+}
+
+void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size_t size, const char* what) {
+  // Unescaped in place: no per-character push onto the reader's string stack.
+  rapidjson::InsituStringStream stream(json);
+  parse_with<kParseFlags | rapidjson::kParseInsituFlag>(document, stream, std::string_view(json, size),
+                                                       Utf8::known_valid, what);
 }
 
 }  // namespace herald::detail

@@ -3,6 +3,7 @@
 
 #include <rapidjson/document.h>
 
+#include <cstddef>
 #include <string_view>
 
 namespace herald::detail {
@@ -27,5 +28,10 @@ void parse_json_into(rapidjson::Document& document, std::string_view json, const
 /// As parse_json_into, faster, for text followed by a NUL byte (`json.data()[json.size()] == 0`);
 /// skips the UTF-8 check when `utf8` is Utf8::known_valid.
 void parse_terminated_json_into(rapidjson::Document& document, std::string_view json, Utf8 utf8, const char* what);
+
+/// As parse_terminated_json_into with Utf8::known_valid, for a writable NUL-terminated buffer
+/// (`json[size] == 0`) that the parse may overwrite (RapidJSON's in-situ mode). The strings are
+/// still copied into `document`, so the buffer need not outlive it.
+void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size_t size, const char* what);
 
 }  // namespace herald::detail

@@ -270,7 +270,8 @@ Notification decode(std::string_view body) {
   // Nearly every body is a v2 envelope laid out exactly as oslo writes it: unescape its message
   // directly instead of parsing the outer JSON (which would copy the message once more).
   if (auto message = detail::unescape_canonical_v2(body, document.GetAllocator())) {
-    detail::parse_terminated_json_into(document, *message, detail::Utf8::known_valid, "oslo.message");
+    // The unescaped text is this decode's own writable buffer: parse it in place.
+    detail::parse_insitu_json_into(document, const_cast<char*>(message->data()), message->size(), "oslo.message");
     if (!document.IsObject())
       throw DecodeError(std::string("oslo.message must hold a JSON object, got ") + type_name(document));
     restructure(notification, document);
