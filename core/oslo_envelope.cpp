@@ -6,6 +6,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace herald::detail {
 namespace {
 
@@ -109,6 +113,49 @@ char* unescape_one(std::string_view text, std::size_t& pos, char* out) noexcept 
   return put_utf8(static_cast<char32_t>(0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)), out);
 }
 
+// Copies the run of plain bytes (printable ASCII other than '"' and '\\') at text[pos] to `out`,
+// advancing `out`; returns the run's length. Whole blocks are stored, so `out` must have room
+// for text.size() - pos bytes.
+std::size_t copy_plain_run(std::string_view text, std::size_t pos, char*& out) noexcept {
+  const std::size_t start = pos;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  const __m128i control_max = _mm_set1_epi8(0x1F);
+  while (text.size() - pos >= 16) {
+    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + pos));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), block);
+    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                                         _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
+    // High bit set: a non-ASCII byte, which the caller validates.
+    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special) | _mm_movemask_epi8(block));
+    if (mask != 0) {
+      const auto plain = static_cast<std::size_t>(std::countr_zero(mask));
+      out += plain;
+      return pos + plain - start;
+    }
+    out += 16;
+    pos += 16;
+  }
+#endif
+  while (text.size() - pos >= 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + pos, sizeof word);
+    std::memcpy(out, &word, sizeof word);
+    const std::uint64_t special = special_bytes(word) | (word & kHighBits);
+    if (special != 0) {
+      // On little-endian machines the lowest flagged byte is a true hit; elsewhere step bytewise.
+      const std::size_t plain =
+          std::endian::native == std::endian::little ? static_cast<std::size_t>(std::countr_zero(special) / 8) : 0;
+      out += plain;
+      return pos + plain - start;
+    }
+    out += 8;
+    pos += 8;
+  }
+  return pos - start;
+}
+
 }  // namespace
 
 std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
@@ -123,26 +170,22 @@ std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
   char* out = begin;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    // Eight bytes at a time. `out` trails `pos` (unescaping never lengthens), so writing a whole
-    // word stays inside the buffer; only the bytes before the first special one are kept.
-    while (text.size() - pos >= 8) {
-      std::uint64_t word = 0;
-      std::memcpy(&word, text.data() + pos, sizeof word);
-      std::memcpy(out, &word, sizeof word);
-      const std::uint64_t special = special_bytes(word);
-      if (special != 0) {
-        // On little-endian machines the lowest flagged byte is a true hit; elsewhere step bytewise.
-        const std::size_t plain =
-            std::endian::native == std::endian::little ? static_cast<std::size_t>(std::countr_zero(special) / 8) : 0;
-        out += plain;
-        pos += plain;
-        break;
-      }
-      out += 8;
-      pos += 8;
-    }
+    // A block at a time. `out` trails `pos` (unescaping never lengthens), so writing a whole
+    // block stays inside the buffer; only the bytes before the first special one are kept.
+    pos += copy_plain_run(text, pos, out);
     if (pos == text.size()) break;
     const auto byte = static_cast<unsigned char>(text[pos]);
+    if (byte >= 0x80) {
+      // Raw UTF-8 is checked here, sequence by sequence. Escapes always produce whole sequences
+      // (their first byte is never a continuation byte), so this accepts exactly the texts whose
+      // unescaped form is valid UTF-8.
+      const std::size_t length = utf8_sequence_length(text, pos);
+      if (length == 0) return std::nullopt;
+      std::memcpy(out, text.data() + pos, length);
+      out += length;
+      pos += length;
+      continue;
+    }
     if (byte != '\\' && byte != '"' && byte >= 0x20) {
       *out++ = static_cast<char>(byte);
       ++pos;
@@ -159,9 +202,7 @@ std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
     if (out == nullptr) return std::nullopt;
   }
   *out = '\0';
-  const std::string_view message(begin, static_cast<std::size_t>(out - begin));
-  if (!is_valid_utf8(message)) return std::nullopt;
-  return message;
+  return std::string_view(begin, static_cast<std::size_t>(out - begin));
 }
 
 }  // namespace herald::detail

@@ -47,6 +47,11 @@ char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept {
   return code_point;
 }
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t pos) noexcept {
+  char32_t code_point = 0;
+  return decode_sequence(text, pos, code_point);
+}
+
 bool is_valid_utf8(std::string_view text) noexcept {
   constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
   std::size_t pos = 0;
