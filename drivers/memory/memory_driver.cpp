@@ -76,17 +76,17 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   std::error_code publish(OutgoingMessage& message) {
     std::unique_lock lock(mutex_);
-    if (options_.declare_on_send) {
-      Queue& queue = declare_locked(message.routing_key);
-      bind_locked(message.exchange, message.routing_key, queue);
+    Route& route = route_locked(message.exchange, message.routing_key);
+    if (options_.declare_on_send && !route.declared_on_send) {
+      bind_locked(route, declare_locked(message.routing_key));
+      route.declared_on_send = true;
     }
-    auto found = bindings_.find(binding_key(message.exchange, message.routing_key));
     ++stats_.published;
-    if (found == bindings_.end() || found->second.empty()) {
+    if (route.queues.empty()) {
       ++stats_.unroutable;
       return {};
     }
-    const std::vector<Queue*>& targets = found->second;
+    const std::vector<Queue*>& targets = route.queues;
     if (options_.max_depth != 0 && options_.overflow != OverflowPolicy::drop_head) {
       auto has_room = [&] {
         for (Queue* q : targets)
@@ -124,7 +124,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
     std::lock_guard lock(mutex_);
     for (const QueueBinding& binding : bindings) {
       Queue& queue = declare_locked(binding.queue);
-      if (!binding.routing_key.empty()) bind_locked(binding.exchange, binding.routing_key, queue);
+      if (!binding.routing_key.empty()) bind_locked(route_locked(binding.exchange, binding.routing_key), queue);
       if (std::find(queues.begin(), queues.end(), &queue) == queues.end()) queues.push_back(&queue);
     }
   }
@@ -194,12 +194,25 @@ class Broker : public std::enable_shared_from_this<Broker> {
   }
 
  private:
-  static std::string binding_key(const std::string& exchange, const std::string& routing_key) {
-    std::string key;
-    key.reserve(exchange.size() + routing_key.size() + 1);
-    key.append(exchange).push_back('\0');
-    key.append(routing_key);
-    return key;
+  // The queues bound to one (exchange, routing key); found with one lookup per level and no
+  // allocation once it exists.
+  struct Route {
+    std::vector<Queue*> queues;
+    bool declared_on_send = false;
+  };
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+  };
+  using RouteTable = std::unordered_map<std::string, Route, StringHash, std::equal_to<>>;
+
+  Route& route_locked(const std::string& exchange, const std::string& routing_key) {
+    auto exchange_it = routes_.find(std::string_view(exchange));
+    if (exchange_it == routes_.end()) exchange_it = routes_.emplace(exchange, RouteTable{}).first;
+    RouteTable& table = exchange_it->second;
+    auto route_it = table.find(std::string_view(routing_key));
+    if (route_it == table.end()) route_it = table.emplace(routing_key, Route{}).first;
+    return route_it->second;
   }
 
   Queue& declare_locked(const std::string& name) {
@@ -208,9 +221,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
     return *it->second;
   }
 
-  void bind_locked(const std::string& exchange, const std::string& routing_key, Queue& queue) {
-    std::vector<Queue*>& bound = bindings_[binding_key(exchange, routing_key)];
-    if (std::find(bound.begin(), bound.end(), &queue) == bound.end()) bound.push_back(&queue);
+  static void bind_locked(Route& route, Queue& queue) {
+    if (std::find(route.queues.begin(), route.queues.end(), &queue) == route.queues.end())
+      route.queues.push_back(&queue);
   }
 
   void dead_letter_locked(std::string body) {
@@ -238,7 +251,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   std::size_t waiting_senders_ = 0;
   bool closed_ = false;
   std::unordered_map<std::string, std::unique_ptr<Queue>> queues_;
-  std::unordered_map<std::string, std::vector<Queue*>> bindings_;
+  std::unordered_map<std::string, RouteTable, StringHash, std::equal_to<>> routes_;
   Queue* dead_letter_ = nullptr;
   MemoryBrokerStats stats_;
 };
