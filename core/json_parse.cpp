@@ -10,11 +10,16 @@
 #include <rapidjson/reader.h>
 #include <rapidjson/stream.h>
 
+#include <bit>
 #include <charconv>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <system_error>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace herald::detail {
 namespace {
@@ -144,6 +149,258 @@ class DepthLimitedHandler {
   bool invalid_utf8_ = false;
 };
 
+// A fast parser for the strict, common form of JSON (what Python's json.dumps writes), sending
+// the same events to the same handler as RapidJSON's reader would. It gives up (returns false)
+// on anything else: NaN/Infinity, exponents, invalid or unusual input, nesting deeper than
+// kFastMaxDepth.
+// Its caller then runs RapidJSON on the same text, which produces the result or the precise
+// error, so it never decides that a text is invalid. It does not modify the text, which must be
+// valid UTF-8 and NUL-terminated (text[size] == 0).
+class FastParser {
+ public:
+  FastParser(DepthLimitedHandler& handler, const char* text, std::size_t size) noexcept
+      : handler_(handler), text_(text), size_(size) {}
+
+  bool parse() {
+    skip_whitespace();
+    if (!value(0)) return false;
+    skip_whitespace();
+    return pos_ == size_;
+  }
+
+ private:
+  static constexpr int kFastMaxDepth = 64;
+  static constexpr std::size_t kFastMaxIntegerDigits = 100;
+
+  char peek() const noexcept { return text_[pos_]; }  // the NUL terminator past the end
+
+  void skip_whitespace() noexcept {
+    while (peek() == ' ' || peek() == '\n' || peek() == '\r' || peek() == '\t') ++pos_;
+  }
+
+  bool literal(std::string_view word) noexcept {
+    if (size_ - pos_ < word.size() || std::string_view(text_ + pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    return true;
+  }
+
+  bool value(int depth) {
+    switch (peek()) {
+      case '{':
+        return object(depth + 1);
+      case '[':
+        return array(depth + 1);
+      case '"':
+        return string(false);
+      case 't':
+        return literal("true") && handler_.Bool(true);
+      case 'f':
+        return literal("false") && handler_.Bool(false);
+      case 'n':
+        return literal("null") && handler_.Null();
+      default:
+        return number();
+    }
+  }
+
+  bool object(int depth) {
+    if (depth > kFastMaxDepth || !handler_.StartObject()) return false;
+    ++pos_;
+    skip_whitespace();
+    rapidjson::SizeType count = 0;
+    if (peek() == '}') {
+      ++pos_;
+      return handler_.EndObject(0);
+    }
+    for (;;) {
+      if (peek() != '"' || !string(true)) return false;
+      skip_whitespace();
+      if (peek() != ':') return false;
+      ++pos_;
+      skip_whitespace();
+      if (!value(depth)) return false;
+      ++count;
+      skip_whitespace();
+      if (peek() == ',') {
+        ++pos_;
+        skip_whitespace();
+      } else if (peek() == '}') {
+        ++pos_;
+        return handler_.EndObject(count);
+      } else {
+        return false;
+      }
+    }
+  }
+
+  bool array(int depth) {
+    if (depth > kFastMaxDepth || !handler_.StartArray()) return false;
+    ++pos_;
+    skip_whitespace();
+    rapidjson::SizeType count = 0;
+    if (peek() == ']') {
+      ++pos_;
+      return handler_.EndArray(0);
+    }
+    for (;;) {
+      if (!value(depth)) return false;
+      ++count;
+      skip_whitespace();
+      if (peek() == ',') {
+        ++pos_;
+        skip_whitespace();
+      } else if (peek() == ']') {
+        ++pos_;
+        return handler_.EndArray(count);
+      } else {
+        return false;
+      }
+    }
+  }
+
+  // Length of the run of bytes at `from` that need no attention inside a string (not '"', not
+  // '\\', not a control character); stops at the terminator at the latest.
+  std::size_t plain_run(std::size_t from) const noexcept {
+    std::size_t at = from;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    const __m128i control_max = _mm_set1_epi8(0x1F);
+    while (size_ - at >= 16) {
+      const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_ + at));
+      const __m128i special =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                       _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
+      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+      if (mask != 0) return at + static_cast<std::size_t>(std::countr_zero(mask)) - from;
+      at += 16;
+    }
+#endif
+    for (;;) {
+      const auto byte = static_cast<unsigned char>(text_[at]);
+      if (byte == '"' || byte == '\\' || byte < 0x20) return at - from;
+      ++at;
+    }
+  }
+
+  bool string(bool key) {
+    ++pos_;  // the opening quote
+    std::size_t run = plain_run(pos_);
+    if (text_[pos_ + run] == '"') {  // no escapes: straight from the text
+      const char* start = text_ + pos_;
+      pos_ += run + 1;
+      const auto length = static_cast<rapidjson::SizeType>(run);
+      return key ? handler_.Key(start, length, true) : handler_.String(start, length, true);
+    }
+    scratch_.clear();
+    for (;;) {
+      scratch_.append(text_ + pos_, run);
+      pos_ += run;
+      const char c = peek();
+      if (c == '"') break;
+      if (c != '\\') return false;  // a control character or the end of the text
+      if (!escape()) return false;
+      run = plain_run(pos_);
+    }
+    ++pos_;
+    const auto length = static_cast<rapidjson::SizeType>(scratch_.size());
+    return key ? handler_.Key(scratch_.data(), length, true) : handler_.String(scratch_.data(), length, true);
+  }
+
+  int hex4() noexcept {
+    if (size_ - pos_ < 4) return -1;
+    int unit = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char c = text_[pos_ + i];
+      int digit = -1;
+      if (c >= '0' && c <= '9') digit = c - '0';
+      else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (digit < 0) return -1;
+      unit = unit * 16 + digit;
+    }
+    pos_ += 4;
+    return unit;
+  }
+
+  // The escape at the backslash at pos_, appended to scratch_ as RapidJSON decodes it.
+  bool escape() {
+    ++pos_;
+    const char kind = peek();
+    ++pos_;
+    switch (kind) {
+      case '"': scratch_.push_back('"'); return true;
+      case '\\': scratch_.push_back('\\'); return true;
+      case '/': scratch_.push_back('/'); return true;
+      case 'b': scratch_.push_back('\b'); return true;
+      case 'f': scratch_.push_back('\f'); return true;
+      case 'n': scratch_.push_back('\n'); return true;
+      case 'r': scratch_.push_back('\r'); return true;
+      case 't': scratch_.push_back('\t'); return true;
+      case 'u': break;
+      default: return false;
+    }
+    const int unit = hex4();
+    if (unit < 0) return false;
+    unsigned code_point = static_cast<unsigned>(unit);
+    if (code_point >= 0xD800 && code_point <= 0xDFFF) {
+      // Only a well-formed pair here; RapidJSON deals with anything else.
+      if (code_point > 0xDBFF || size_ - pos_ < 6 || text_[pos_] != '\\' || text_[pos_ + 1] != 'u') return false;
+      pos_ += 2;
+      const int low = hex4();
+      if (low < 0xDC00 || low > 0xDFFF) return false;
+      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (static_cast<unsigned>(low) - 0xDC00);
+    }
+    if (code_point < 0x80) {
+      scratch_.push_back(static_cast<char>(code_point));
+    } else if (code_point < 0x800) {
+      scratch_.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
+      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else if (code_point < 0x10000) {
+      scratch_.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
+      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    } else {
+      scratch_.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
+      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
+      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
+      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
+    }
+    return true;
+  }
+
+  bool digit() const noexcept { return peek() >= '0' && peek() <= '9'; }
+
+  // The JSON number grammar; the text goes to the handler as RapidJSON passes it with
+  // kParseNumbersAsStringsFlag. Numbers RapidJSON might refuse as too big (an exponent, or an
+  // integer part of hundreds of digits) are left to it.
+  bool number() {
+    const std::size_t start = pos_;
+    if (peek() == '-') ++pos_;
+    if (peek() == '0') {
+      ++pos_;
+    } else if (peek() >= '1' && peek() <= '9') {
+      while (digit()) ++pos_;
+      if (pos_ - start > kFastMaxIntegerDigits) return false;
+    } else {
+      return false;  // not a number, or NaN/Infinity
+    }
+    if (peek() == '.') {
+      ++pos_;
+      if (!digit()) return false;
+      while (digit()) ++pos_;
+    }
+    if (peek() == 'e' || peek() == 'E') return false;
+    return handler_.RawNumber(text_ + start, static_cast<rapidjson::SizeType>(pos_ - start), true);
+  }
+
+  DepthLimitedHandler& handler_;
+  const char* text_;
+  std::size_t size_;
+  std::size_t pos_ = 0;
+  std::string scratch_;
+};
+
 // Parses from `stream` (over `json`) into `document`; the common part of both entry points.
 template <unsigned Flags, typename Stream>
 void parse_with(rapidjson::Document& document, Stream& stream, std::string_view json, Utf8 utf8, const char* what) {
@@ -196,6 +453,14 @@ void parse_terminated_json_into(rapidjson::Document& document, std::string_view 
 }
 
 void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size_t size, const char* what) {
+  {
+    DepthLimitedHandler handler(document, Utf8::known_valid);
+    FastParser parser(handler, json, size);
+    bool parsed = false;
+    auto generator = [&](rapidjson::Document&) { return parsed = parser.parse(); };
+    document.Populate(generator);  // on failure the root is left as it was and the stack cleared
+    if (parsed) return;
+  }
   // Unescaped in place: no per-character push onto the reader's string stack.
   rapidjson::InsituStringStream stream(json);
   parse_with<kParseFlags | rapidjson::kParseInsituFlag>(document, stream, std::string_view(json, size),
