@@ -32,6 +32,10 @@ inline constexpr int kMaxJsonDepth = 512;
 /// "-Infinity".
 void append_python_float(double value, std::string& out);
 
+/// Length of the leading run of `text` that a string literal holds unchanged: printable ASCII
+/// other than '"' and '\\'. Several bytes at a time.
+std::size_t plain_run_length(const char* text, std::size_t size) noexcept;
+
 /// Python-compatible JSON writer appending to a caller-owned string.
 /// `Nested`: write the text as the escaped content of an enclosing JSON string.
 template <bool Nested>
@@ -61,8 +65,7 @@ class PythonJsonWriter {
   void string_body(std::string_view utf8) {
     std::size_t pos = 0;
     while (pos < utf8.size()) {
-      std::size_t run = pos;
-      while (run < utf8.size() && is_plain(static_cast<unsigned char>(utf8[run]))) ++run;
+      const std::size_t run = pos + plain_run_length(utf8.data() + pos, utf8.size() - pos);
       out_.append(utf8.data() + pos, run - pos);
       if (run == utf8.size()) break;
       pos = run;
@@ -126,10 +129,6 @@ class PythonJsonWriter {
   }
 
  private:
-  static constexpr bool is_plain(unsigned char byte) noexcept {
-    return byte >= 0x20 && byte < 0x7f && byte != '"' && byte != '\\';
-  }
-
   void backslash() {
     if constexpr (Nested)
       out_.append("\\\\", 2);
