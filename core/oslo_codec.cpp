@@ -9,6 +9,7 @@
 #include <herald/codec.hpp>
 #include <herald/error.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <string>
@@ -236,13 +237,17 @@ void restructure(Notification& notification, rapidjson::Document& document) {
   document.AddMember("context", context, allocator);
 }
 
+// Size of the last body encoded on this thread, plus some slack: one application's bodies are
+// much alike, so reserving that much usually spares regrowing (and copying) the output.
+thread_local std::size_t encoded_size_hint = 512;
+
 }  // namespace
 
 void encode(const Notification& notification, EnvelopeVersion version, std::string& out) {
   if (!notification.context().IsObject())
     throw Error(Errc::invalid_argument, "notification context must be a JSON object");
   const std::size_t original_size = out.size();
-  out.reserve(original_size + 512);
+  out.reserve(original_size + encoded_size_hint);
   try {
     if (version == EnvelopeVersion::v2) {
       out.append(R"({"oslo.version": "2.0", "oslo.message": ")");
@@ -255,6 +260,7 @@ void encode(const Notification& notification, EnvelopeVersion version, std::stri
     out.resize(original_size);  // leave the caller's buffer as it was
     throw;
   }
+  encoded_size_hint = std::clamp<std::size_t>(out.size() - original_size + 64, 512, 64 * 1024);
 }
 
 std::string encode(const Notification& notification, EnvelopeVersion version) {
