@@ -12,6 +12,7 @@
 
 #include <bit>
 #include <charconv>
+#include <cstring>
 #include <cstdint>
 #include <limits>
 #include <string>
@@ -137,8 +138,20 @@ class DepthLimitedHandler {
   }
 
   bool valid(const Ch* text, rapidjson::SizeType length) noexcept {
-    if (!validate_utf8_ || is_valid_utf8({text, length})) return true;
+    if (validate_utf8_ ? is_valid_utf8({text, length}) : !has_encoded_surrogate(text, length)) return true;
     invalid_utf8_ = true;
+    return false;
+  }
+
+  // Text already validated can still hold a surrogate: RapidJSON 1.1.0 rejects a bad high
+  // surrogate escape but turns a lone low one (escapes DC00 to DFFF) into the bytes ED B0..BF xx,
+  // which are not UTF-8. Such a string is rejected like any other invalid UTF-8.
+  static bool has_encoded_surrogate(const Ch* text, std::size_t length) noexcept {
+    const Ch* end = text + length;
+    for (const Ch* p = text; (p = static_cast<const Ch*>(std::memchr(p, 0xED, static_cast<std::size_t>(end - p))));) {
+      if (p + 1 < end && static_cast<unsigned char>(p[1]) >= 0xA0) return true;
+      ++p;
+    }
     return false;
   }
 

@@ -292,5 +292,20 @@ TEST(CodecDecode, FastPathHandlesLongRunsAndTails) {
   }
 }
 
+TEST(CodecDecode, LoneLowSurrogateEscapeIsRejectedNotTurnedIntoInvalidUtf8) {
+  // Found by fuzz_decode: RapidJSON 1.1.0 accepted an escaped lone low surrogate in the inner v2
+  // message and produced a string that was not UTF-8 (and did not survive a round trip).
+  for (const char* escape : {R"(\udc00)", R"(\udfff)", R"(x\udc00y)"}) {
+    const std::string inner = std::string(R"({"priority": "info", "payload": ")") + escape + R"("})";
+    SCOPED_TRACE(inner);
+    EXPECT_EQ(outcome(v2(inner)), "error " + std::to_string(static_cast<int>(Errc::decode_error)));
+    EXPECT_EQ(outcome(respaced(v2(inner))), "error " + std::to_string(static_cast<int>(Errc::decode_error)));
+    EXPECT_EQ(outcome(inner), "error " + std::to_string(static_cast<int>(Errc::decode_error)));  // v1
+  }
+  // A proper pair still decodes.
+  EXPECT_EQ(decode(v2(R"({"priority": "info", "payload": "\ud83d\ude00"})")).payload().GetString(),
+            std::string("\xf0\x9f\x98\x80"));
+}
+
 }  // namespace
 }  // namespace herald
