@@ -333,9 +333,11 @@ void AmqpConnection::begin_shutdown() {
   }
   // Detach first and close afterwards: a fast close loses acks in RabbitMQ 3.10.
   auto deadline = std::chrono::steady_clock::now() + options_.detach_timeout;
-  std::function<void()> close_when_detached;
+  // The check re-schedules itself; only the scheduled task holds it strongly (a self-capture
+  // would be a reference cycle, which LeakSanitizer reports).
   auto check = std::make_shared<std::function<void()>>();
-  *check = [this, deadline, check] {
+  std::weak_ptr<std::function<void()>> weak_check = check;
+  *check = [this, deadline, weak_check] {
     if (!connected_) return;
     if (receivers_->all_detached() || std::chrono::steady_clock::now() >= deadline) {
       connection_.close();
@@ -345,7 +347,8 @@ void AmqpConnection::begin_shutdown() {
       return;
     }
     flush_io();
-    container_->schedule(to_duration(std::chrono::milliseconds(20)), [check] { (*check)(); });
+    if (auto again = weak_check.lock())
+      container_->schedule(to_duration(std::chrono::milliseconds(20)), [again] { (*again)(); });
   };
   (*check)();
 }
