@@ -4,7 +4,7 @@
 // client CPU microseconds per message for each phase.
 #include "drivers/driver.hpp"
 
-#include <herald/transport.hpp>
+#include <herald/herald.hpp>
 
 #include <sys/resource.h>
 #include <proton/connection.hpp>
@@ -18,6 +18,8 @@
 #include <proton/sender.hpp>
 #include <proton/tracker.hpp>
 
+#include <atomic>
+#include <thread>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -28,13 +30,6 @@
 namespace {
 
 constexpr int kWindow = 1000;
-
-std::string body_of_size(std::size_t size) {
-  std::string body =
-      R"({"oslo.version": "2.0", "oslo.message": "{\"publisher_id\": \"compute.host1\", \"payload\": \")";
-  while (body.size() + 4 < size) body += 'x';
-  return body + R"(\"}"})";
-}
 
 double cpu_seconds() {
   rusage usage{};
@@ -146,7 +141,20 @@ int main(int argc, char** argv) {
   const char* port_env = std::getenv("RMQ_PORT");
   std::string port = port_env && *port_env ? port_env : "5672";
   std::string url = "amqp://127.0.0.1:" + port;
-  std::string body = body_of_size(340);
+  // The raw clients send exactly what the Herald notifier sends: a v2 notification with a
+  // ~300-byte payload and a small context.
+  const std::string payload = R"({"instance_id": "9f1f3c7e-0a5b-4c8d-8e2f-1b2c3d4e5f60", "state": "active", )"
+                              R"("host": "compute-17.example.org", "flavor": {"name": "m1.small", "vcpus": 1, )"
+                              R"("memory_mb": 2048}, "image_ref": "c3d85643-7459-46cd-aedf-a2043fb47174", "seq": 1})";
+  herald::Notification sample;
+  sample.message_id = "7d9e653e-fe71-49f1-b9db-7ffca9766848";
+  sample.publisher_id = "compute.host1";
+  sample.event_type = "compute.instance.create.end";
+  sample.timestamp = "2026-11-22 02:04:13.339067";
+  sample.unique_id = "5968a41268214486b38f877984071474";
+  sample.set_payload_json(payload);
+  sample.set_context_json(R"({"user": "alice", "request_id": "req-1"})");
+  std::string body = herald::encode(sample, herald::EnvelopeVersion::v2);
   const std::string exchange = "herald-bench";
   const std::string raw_key = "bench.raw", herald_key = "bench.herald";
 
@@ -181,6 +189,47 @@ int main(int argc, char** argv) {
     Phase phase{"herald receive"};
     herald_receive(driver, {herald_key, exchange, herald_key}, count);
     phase.report(count);
+  }
+  // The public API end to end: a Notifier (ids, timestamp, v2 encoding, confirms) and a
+  // NotificationServer (decode, dispatch, accept) on their own transport, same windows.
+  herald::TransportOptions api_options;
+  api_options.control_exchange = exchange;
+  auto api_transport = herald::Transport::open("amqp://guest:guest@127.0.0.1:" + port + "/", api_options);
+  {
+    herald::Notifier warmup(api_transport, {.publisher_id = "bench", .topics = {"bench-api"}});
+    warmup.info("{}", "bench.warmup", "{}");  // declares the exchange, queue and binding
+    warmup.flush(std::chrono::seconds(10));
+    std::atomic<int> drained{0};
+    herald::Endpoint drain{"drain"};
+    drain.on(herald::Priority::info, [&](const herald::Notification&) { return drained++, herald::Result::handled; });
+    herald::NotificationServer server(api_transport, {herald::Target{"bench-api", ""}}, {drain});
+    server.start();
+    while (drained.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  {
+    Phase phase{"herald notifier"};
+    herald::Notifier notifier(api_transport, {.publisher_id = "compute.host1", .topics = {"bench-api"}});
+    for (int i = 0; i < count; ++i)
+      notifier.info(R"({"user": "alice", "request_id": "req-1"})", "compute.instance.create.end", payload);
+    herald::FlushResult flushed = notifier.flush(std::chrono::seconds(120));
+    if (!flushed.ok()) std::printf("herald notifier: %llu failed, %llu unconfirmed\n",
+                                   static_cast<unsigned long long>(flushed.failed),
+                                   static_cast<unsigned long long>(flushed.pending));
+    phase.report(count);
+  }
+  {
+    Phase phase{"herald server"};
+    std::atomic<int> handled{0};
+    herald::Endpoint endpoint{"count"};
+    endpoint.on(herald::Priority::info, [&](const herald::Notification&) { return handled++, herald::Result::handled; });
+    herald::NotificationServer server(api_transport, {herald::Target{"bench-api", ""}}, {endpoint},
+                                      {.workers = 2, .credit_window = static_cast<std::size_t>(kWindow)});
+    server.start();
+    while (handled.load() < count) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    phase.report(count);  // before stop(): its detach timeout is not receive work
+    server.stop();
+    server.wait();
   }
   return 0;
 }
