@@ -19,13 +19,13 @@
 #include <proton/tracker.hpp>
 
 #include <atomic>
-#include <thread>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -213,16 +213,17 @@ int main(int argc, char** argv) {
     for (int i = 0; i < count; ++i)
       notifier.info(R"({"user": "alice", "request_id": "req-1"})", "compute.instance.create.end", payload);
     herald::FlushResult flushed = notifier.flush(std::chrono::seconds(120));
-    if (!flushed.ok()) std::printf("herald notifier: %llu failed, %llu unconfirmed\n",
-                                   static_cast<unsigned long long>(flushed.failed),
-                                   static_cast<unsigned long long>(flushed.pending));
+    if (!flushed.ok())
+      std::printf("herald notifier: %llu failed, %llu unconfirmed\n", static_cast<unsigned long long>(flushed.failed),
+                  static_cast<unsigned long long>(flushed.pending));
     phase.report(count);
   }
   {
     Phase phase{"herald server"};
     std::atomic<int> handled{0};
     herald::Endpoint endpoint{"count"};
-    endpoint.on(herald::Priority::info, [&](const herald::Notification&) { return handled++, herald::Result::handled; });
+    endpoint.on(herald::Priority::info,
+                [&](const herald::Notification&) { return handled++, herald::Result::handled; });
     herald::NotificationServer server(api_transport, {herald::Target{"bench-api", ""}}, {endpoint},
                                       {.workers = 2, .credit_window = static_cast<std::size_t>(kWindow)});
     server.start();

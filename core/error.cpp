@@ -8,19 +8,32 @@ class HeraldCategory final : public std::error_category {
   const char* name() const noexcept override { return "herald"; }
   std::string message(int value) const override {
     switch (static_cast<Errc>(value)) {
-      case Errc::ok: return "success";
-      case Errc::invalid_argument: return "invalid argument";
-      case Errc::invalid_config: return "invalid configuration";
-      case Errc::invalid_url: return "invalid transport URL";
-      case Errc::decode_error: return "message cannot be decoded";
-      case Errc::unsupported_version: return "unsupported oslo envelope version";
-      case Errc::unknown_priority: return "unknown notification priority";
-      case Errc::transport_error: return "transport error";
-      case Errc::unauthorized: return "authentication failed";
-      case Errc::unreachable: return "broker unreachable";
-      case Errc::timeout: return "timed out";
-      case Errc::overflow: return "queue or window full";
-      case Errc::closed: return "closed";
+      case Errc::ok:
+        return "success";
+      case Errc::invalid_argument:
+        return "invalid argument";
+      case Errc::invalid_config:
+        return "invalid configuration";
+      case Errc::invalid_url:
+        return "invalid transport URL";
+      case Errc::decode_error:
+        return "message cannot be decoded";
+      case Errc::unsupported_version:
+        return "unsupported oslo envelope version";
+      case Errc::unknown_priority:
+        return "unknown notification priority";
+      case Errc::transport_error:
+        return "transport error";
+      case Errc::unauthorized:
+        return "authentication failed";
+      case Errc::unreachable:
+        return "broker unreachable";
+      case Errc::timeout:
+        return "timed out";
+      case Errc::overflow:
+        return "queue or window full";
+      case Errc::closed:
+        return "closed";
     }
     return "unknown herald error";
   }

@@ -12,8 +12,8 @@
 
 #include <bit>
 #include <charconv>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <system_error>
@@ -281,9 +281,8 @@ class FastParser {
     const __m128i control_max = _mm_set1_epi8(0x1F);
     while (size_ - at >= 16) {
       const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_ + at));
-      const __m128i special =
-          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
-                       _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
+      const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
+                                           _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
       const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
       if (mask != 0) return at + static_cast<std::size_t>(std::countr_zero(mask)) - from;
       at += 16;
@@ -326,9 +325,12 @@ class FastParser {
     for (int i = 0; i < 4; ++i) {
       const char c = text_[pos_ + i];
       int digit = -1;
-      if (c >= '0' && c <= '9') digit = c - '0';
-      else if (c >= 'a' && c <= 'f') digit = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') digit = c - 'A' + 10;
+      if (c >= '0' && c <= '9')
+        digit = c - '0';
+      else if (c >= 'a' && c <= 'f')
+        digit = c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        digit = c - 'A' + 10;
       if (digit < 0) return -1;
       unit = unit * 16 + digit;
     }
@@ -342,16 +344,34 @@ class FastParser {
     const char kind = peek();
     ++pos_;
     switch (kind) {
-      case '"': scratch_.push_back('"'); return true;
-      case '\\': scratch_.push_back('\\'); return true;
-      case '/': scratch_.push_back('/'); return true;
-      case 'b': scratch_.push_back('\b'); return true;
-      case 'f': scratch_.push_back('\f'); return true;
-      case 'n': scratch_.push_back('\n'); return true;
-      case 'r': scratch_.push_back('\r'); return true;
-      case 't': scratch_.push_back('\t'); return true;
-      case 'u': break;
-      default: return false;
+      case '"':
+        scratch_.push_back('"');
+        return true;
+      case '\\':
+        scratch_.push_back('\\');
+        return true;
+      case '/':
+        scratch_.push_back('/');
+        return true;
+      case 'b':
+        scratch_.push_back('\b');
+        return true;
+      case 'f':
+        scratch_.push_back('\f');
+        return true;
+      case 'n':
+        scratch_.push_back('\n');
+        return true;
+      case 'r':
+        scratch_.push_back('\r');
+        return true;
+      case 't':
+        scratch_.push_back('\t');
+        return true;
+      case 'u':
+        break;
+      default:
+        return false;
     }
     const int unit = hex4();
     if (unit < 0) return false;
@@ -477,7 +497,7 @@ void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size
   // Unescaped in place: no per-character push onto the reader's string stack.
   rapidjson::InsituStringStream stream(json);
   parse_with<kParseFlags | rapidjson::kParseInsituFlag>(document, stream, std::string_view(json, size),
-                                                       Utf8::known_valid, what);
+                                                        Utf8::known_valid, what);
 }
 
 }  // namespace herald::detail

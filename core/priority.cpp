@@ -7,9 +7,9 @@ namespace herald {
 namespace {
 
 constexpr std::array<std::string_view, kPriorityCount> kLower = {"audit", "debug",    "info",  "warn",
-                                                                  "error", "critical", "sample"};
+                                                                 "error", "critical", "sample"};
 constexpr std::array<std::string_view, kPriorityCount> kUpper = {"AUDIT", "DEBUG",    "INFO",  "WARN",
-                                                                  "ERROR", "CRITICAL", "SAMPLE"};
+                                                                 "ERROR", "CRITICAL", "SAMPLE"};
 
 bool iequals(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return false;

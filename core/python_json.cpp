@@ -24,9 +24,8 @@ std::size_t plain_run_length(const char* text, std::size_t size) noexcept {
   while (size - pos >= 16) {
     const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
     // Signed comparison: below 0x20 or 0x80 and above (negative as signed bytes).
-    const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(block, space), _mm_cmpeq_epi8(block, del)),
-                     _mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)));
+    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(block, space), _mm_cmpeq_epi8(block, del)),
+                                         _mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)));
     const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
     if (mask != 0) return pos + static_cast<std::size_t>(std::countr_zero(mask));
     pos += 16;

@@ -124,7 +124,8 @@ TransportUrl TransportUrl::parse(std::string_view url) {
     std::size_t pos = 0;
     while (true) {
       std::size_t comma = hosts.find(',', pos);
-      result.hosts_.push_back(parse_host(hosts.substr(pos, comma == std::string_view::npos ? comma : comma - pos), masked));
+      result.hosts_.push_back(
+          parse_host(hosts.substr(pos, comma == std::string_view::npos ? comma : comma - pos), masked));
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
     }
@@ -139,7 +140,8 @@ TransportUrl TransportUrl::parse(std::string_view url) {
       std::size_t eq = pair.find('=');
       std::string key = percent_decode(pair.substr(0, eq), masked, "query key");
       if (key.empty()) fail(masked, "empty query key");
-      std::string value = eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), masked, "query value");
+      std::string value =
+          eq == std::string_view::npos ? "" : percent_decode(pair.substr(eq + 1), masked, "query value");
       result.options_[key] = std::move(value);
     }
     if (amp == std::string_view::npos) break;

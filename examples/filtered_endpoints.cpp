@@ -27,8 +27,8 @@ int main() {
   server.start();
   herald::Notifier notifier(transport, {.publisher_id = "compute.host1"});
   auto network = notifier.prepare({.publisher_id = "network.agent"});
-  notifier.audit("{}", "compute.instance.create.end", "{}");   // matches compute-audit
-  network.audit("{}", "compute.instance.create.end", "{}");    // publisher filtered out
+  notifier.audit("{}", "compute.instance.create.end", "{}");                  // matches compute-audit
+  network.audit("{}", "compute.instance.create.end", "{}");                   // publisher filtered out
   notifier.error("{}", "compute.instance.fault", R"({"severity": "high"})");  // matches severe-errors
   notifier.error("{}", "compute.instance.fault", R"({"severity": "low"})");   // filtered out
 

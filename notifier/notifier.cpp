@@ -15,14 +15,33 @@ namespace detail {
 namespace {
 
 // oslo.messaging 14.0.3 `_sanitize_context`: the only context keys a notification carries.
-constexpr std::array<std::string_view, 27> kSafeContextKeys = {
-    "user_id",          "project_id",          "domain_id",           "user_domain_id",
-    "project_domain_id", "is_admin",           "request_id",          "roles",
-    "user_name",        "project_name",        "domain_name",         "user_domain_name",
-    "project_domain_name", "service_user_id",  "service_user_domain_id", "service_user_domain_name",
-    "service_project_id", "service_project_name", "service_project_domain_id", "service_project_domain_name",
-    "service_roles",    "global_request_id",   "system_scope",        "user",
-    "domain",           "user_domain",         "project_domain"};
+constexpr std::array<std::string_view, 27> kSafeContextKeys = {"user_id",
+                                                               "project_id",
+                                                               "domain_id",
+                                                               "user_domain_id",
+                                                               "project_domain_id",
+                                                               "is_admin",
+                                                               "request_id",
+                                                               "roles",
+                                                               "user_name",
+                                                               "project_name",
+                                                               "domain_name",
+                                                               "user_domain_name",
+                                                               "project_domain_name",
+                                                               "service_user_id",
+                                                               "service_user_domain_id",
+                                                               "service_user_domain_name",
+                                                               "service_project_id",
+                                                               "service_project_name",
+                                                               "service_project_domain_id",
+                                                               "service_project_domain_name",
+                                                               "service_roles",
+                                                               "global_request_id",
+                                                               "system_scope",
+                                                               "user",
+                                                               "domain",
+                                                               "user_domain",
+                                                               "project_domain"};
 
 bool is_safe_context_key(std::string_view key) {
   return std::find(kSafeContextKeys.begin(), kSafeContextKeys.end(), key) != kSafeContextKeys.end();
@@ -32,7 +51,8 @@ void validate(const NotifierOptions& options) {
   if (options.topics.empty()) throw ConfigError("topics: at least one topic is required");
   for (const std::string& topic : options.topics)
     if (topic.empty()) throw ConfigError("topics: a topic must not be empty");
-  if (options.drivers.empty()) throw ConfigError("driver: at least one notifier driver is required (use noop to disable)");
+  if (options.drivers.empty())
+    throw ConfigError("driver: at least one notifier driver is required (use noop to disable)");
   if (options.retry < -1) throw ConfigError("retry: must be -1 (forever), 0 or a positive count");
 }
 
@@ -42,7 +62,8 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
     : transport_(std::move(transport)), options_(std::move(options)), logger_(logger_or_default(options_.logger)) {
   if (!transport_) throw ConfigError("transport: a transport is required");
   validate(options_);
-  enabled_ = !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
+  enabled_ =
+      !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
 }
 
 void NotifierCore::load_drivers() {
@@ -123,9 +144,7 @@ void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
 
 FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(flush_mutex_);
-  auto pending = [&] {
-    return sent_.load() - confirmed_.load() - failed_.load();
-  };
+  auto pending = [&] { return sent_.load() - confirmed_.load() - failed_.load(); };
   flush_cv_.wait_for(lock, timeout, [&] { return pending() == 0; });
   FlushResult result;
   result.pending = pending();
@@ -219,13 +238,13 @@ void Notifier::notify(Priority priority, std::string_view context_json, std::str
     context.SetObject();
   } else {
     context.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(context_json.data(),
-                                                                                         context_json.size());
+                                                                                          context_json.size());
     if (context.HasParseError() || !context.IsObject())
       throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
   }
   rapidjson::Document payload;
   payload.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload_json.data(),
-                                                                                       payload_json.size());
+                                                                                        payload_json.size());
   if (payload.HasParseError()) throw Error(Errc::invalid_argument, "notify: payload is not valid JSON");
   notify(priority, context, event_type, payload);
 }

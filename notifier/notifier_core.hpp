@@ -29,8 +29,7 @@ class NotifierDriver {
 
 /// Creates the driver called `name`; `routing` is allowed only when `allow_routing`.
 /// @throws ConfigError for an unknown name.
-std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierCore& core,
-                                                     bool allow_routing);
+std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierCore& core, bool allow_routing);
 
 /// The routing driver, configured from oslo's routing YAML file.
 std::unique_ptr<NotifierDriver> make_routing_driver(const std::string& path, NotifierCore& core);

@@ -22,13 +22,20 @@ class MessagingDriver final : public NotifierDriver {
 
 spdlog::level::level_enum log_level(Priority priority) {
   switch (priority) {
-    case Priority::debug: return spdlog::level::debug;
-    case Priority::sample: return spdlog::level::debug;
-    case Priority::audit: return spdlog::level::info;
-    case Priority::info: return spdlog::level::info;
-    case Priority::warn: return spdlog::level::warn;
-    case Priority::error: return spdlog::level::err;
-    case Priority::critical: return spdlog::level::critical;
+    case Priority::debug:
+      return spdlog::level::debug;
+    case Priority::sample:
+      return spdlog::level::debug;
+    case Priority::audit:
+      return spdlog::level::info;
+    case Priority::info:
+      return spdlog::level::info;
+    case Priority::warn:
+      return spdlog::level::warn;
+    case Priority::error:
+      return spdlog::level::err;
+    case Priority::critical:
+      return spdlog::level::critical;
   }
   return spdlog::level::info;
 }
@@ -64,8 +71,7 @@ class TestDriver final : public NotifierDriver {
 
 }  // namespace
 
-std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierCore& core,
-                                                     bool allow_routing) {
+std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierCore& core, bool allow_routing) {
   if (name == "messagingv2") return std::make_unique<MessagingDriver>(core, EnvelopeVersion::v2);
   if (name == "messaging") return std::make_unique<MessagingDriver>(core, EnvelopeVersion::v1);
   if (name == "log") return std::make_unique<LogDriver>(core);
@@ -75,8 +81,7 @@ std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, No
   }
   if (name == "routing") {
     if (!allow_routing) throw ConfigError("routing_config: the routing driver cannot route to itself");
-    if (core.options().routing_config.empty())
-      throw ConfigError("routing_config: required by the routing driver");
+    if (core.options().routing_config.empty()) throw ConfigError("routing_config: required by the routing driver");
     return make_routing_driver(core.options().routing_config, core);
   }
   throw ConfigError("driver: unknown notifier driver '" + name +

@@ -7,9 +7,9 @@
 #include "drivers/driver.hpp"
 #include "server/recent_keys.hpp"
 
+#include <spdlog/logger.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <spdlog/logger.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -212,8 +212,8 @@ class ServerCore {
   void requeue_or_dead_letter(IncomingMessage& message, const Notification& n, const std::string& key) {
     if (!options_.allow_requeue) {
       counters_.requeue_refused.fetch_add(1, std::memory_order_relaxed);
-      logger_->warn("notification server: requeue of {} ({}) asked but allow_requeue is false; acked",
-                    n.message_id, n.event_type);
+      logger_->warn("notification server: requeue of {} ({}) asked but allow_requeue is false; acked", n.message_id,
+                    n.event_type);
       message.ack();
       return;
     }
@@ -321,9 +321,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
                                        std::vector<BatchEndpoint> endpoints, ServerOptions options) {
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
-  core_ = std::make_shared<detail::ServerCore>(
-      std::move(transport), std::move(targets), std::move(options), std::nullopt,
-      std::optional<BatchDispatcher>(std::in_place, std::move(endpoints), logger));
+  core_ =
+      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), std::nullopt,
+                                           std::optional<BatchDispatcher>(std::in_place, std::move(endpoints), logger));
 }
 
 NotificationServer::~NotificationServer() = default;

@@ -79,12 +79,14 @@ int run_demo(const DemoArgs& args) {
 
   // Audit trail: audit notifications from compute and identity services only.
   Endpoint audit_trail{"audit-trail"};
-  audit_trail.filter(Filter{}.publisher_id(R"((compute|identity)\.)"))
-      .on(Priority::audit, [&](const Notification& n) { return observe(n, counters[0]), Result::handled; });
+  audit_trail.filter(Filter{}.publisher_id(R"((compute|identity)\.)")).on(Priority::audit, [&](const Notification& n) {
+    return observe(n, counters[0]), Result::handled;
+  });
   // Telemetry: samples whose event_type is telemetry.*.
   Endpoint telemetry{"telemetry"};
-  telemetry.filter(Filter{}.event_type(R"(telemetry\.)"))
-      .on(Priority::sample, [&](const Notification& n) { return observe(n, counters[1]), Result::handled; });
+  telemetry.filter(Filter{}.event_type(R"(telemetry\.)")).on(Priority::sample, [&](const Notification& n) {
+    return observe(n, counters[1]), Result::handled;
+  });
   // Alerts: errors and criticals with a high severity in the payload.
   Endpoint alerts{"alerts"};
   alerts.filter(Filter{}.payload("severity", "(high|critical)$"))
@@ -94,15 +96,14 @@ int run_demo(const DemoArgs& args) {
   // instance is poison (always fails) to show the redelivery limit.
   Endpoint billing{"billing"};
   std::atomic<std::uint64_t> billing_calls{0};
-  billing.filter(Filter{}.event_type(R"(compute\.instance\.)"))
-      .on(Priority::info, [&](const Notification& n) {
-        auto seq = n.payload().FindMember("seq");
-        std::int64_t s = seq != n.payload().MemberEnd() && seq->value.IsInt64() ? seq->value.GetInt64() : 0;
-        if (s == 4242) return Result::requeue;                                    // poison
-        if (s % 500 == 6 && billing_calls.fetch_add(1) % 2 == 0) return Result::requeue;  // flaky
-        observe(n, counters[3]);
-        return Result::handled;
-      });
+  billing.filter(Filter{}.event_type(R"(compute\.instance\.)")).on(Priority::info, [&](const Notification& n) {
+    auto seq = n.payload().FindMember("seq");
+    std::int64_t s = seq != n.payload().MemberEnd() && seq->value.IsInt64() ? seq->value.GetInt64() : 0;
+    if (s == 4242) return Result::requeue;                                            // poison
+    if (s % 500 == 6 && billing_calls.fetch_add(1) % 2 == 0) return Result::requeue;  // flaky
+    observe(n, counters[3]);
+    return Result::handled;
+  });
 
   ServerOptions server_options;
   server_options.workers = args.workers;
@@ -192,8 +193,9 @@ int run_demo(const DemoArgs& args) {
   std::printf("  %-28s %12.0f µs\n", "latency p50", latency.percentile_us(0.50));
   std::printf("  %-28s %12.0f µs\n", "latency p99", latency.percentile_us(0.99));
   bool complete = settled() >= expected && ns.failed == 0;
-  if (!complete) std::printf("demo incomplete: %llu of %llu settled\n", static_cast<unsigned long long>(settled()),
-                             static_cast<unsigned long long>(expected));
+  if (!complete)
+    std::printf("demo incomplete: %llu of %llu settled\n", static_cast<unsigned long long>(settled()),
+                static_cast<unsigned long long>(expected));
   return complete ? 0 : 1;
 }
 

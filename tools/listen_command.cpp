@@ -63,8 +63,8 @@ int run_listen(const ListenArgs& args) {
   install_stop_signals();
   server.start();
 
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   bool timed_out = false;
   {
     std::unique_lock lock(mutex);

@@ -42,11 +42,12 @@ int run_send(const SendArgs& args) {
   FlushResult flushed = notifier.flush(timeout);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   NotifierStats stats = notifier.stats();
-  std::printf("sent %zu notification(s) to %s.%s via %s: %llu confirmed, %llu failed, %llu unconfirmed in %.3f s (%.0f/s)\n",
-              args.count, args.topic.c_str(), std::string(to_string(priority)).c_str(),
-              transport->url().to_string().c_str(), static_cast<unsigned long long>(stats.confirmed),
-              static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(flushed.pending), seconds,
-              seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
+  std::printf(
+      "sent %zu notification(s) to %s.%s via %s: %llu confirmed, %llu failed, %llu unconfirmed in %.3f s (%.0f/s)\n",
+      args.count, args.topic.c_str(), std::string(to_string(priority)).c_str(), transport->url().to_string().c_str(),
+      static_cast<unsigned long long>(stats.confirmed), static_cast<unsigned long long>(stats.failed),
+      static_cast<unsigned long long>(flushed.pending), seconds,
+      seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
   if (flushed.last_error) std::fprintf(stderr, "herald send: last error: %s\n", flushed.last_error.message().c_str());
   return stats.confirmed == args.count && stats.failed == 0 ? 0 : 1;
 }

@@ -29,7 +29,7 @@ namespace herald::detail {
 /// Counters of one memory broker, for tests and the demo.
 struct MemoryBrokerStats {
   std::uint64_t published = 0;
-  std::uint64_t unroutable = 0;       ///< sends that matched no queue (confirmed, as RabbitMQ)
+  std::uint64_t unroutable = 0;  ///< sends that matched no queue (confirmed, as RabbitMQ)
   std::uint64_t overflow_rejected = 0;
   std::uint64_t dead_lettered = 0;
   std::uint64_t dead_letter_dropped = 0;

@@ -11,18 +11,18 @@ namespace herald {
 /// Error codes used in exceptions, send results and `flush()` results.
 enum class Errc {
   ok = 0,
-  invalid_argument = 1,   ///< a bad argument to a function (misuse)
-  invalid_config,         ///< a bad option value; the message names the field
-  invalid_url,            ///< a transport URL that cannot be parsed
-  decode_error,           ///< a message body that is not a valid oslo notification
-  unsupported_version,    ///< an `oslo.version` Herald does not understand
-  unknown_priority,       ///< a body whose priority is not one of the seven
-  transport_error,        ///< the transport failed (connection lost, broker error)
-  unauthorized,           ///< the broker refused the credentials
-  unreachable,            ///< no broker host could be reached
-  timeout,                ///< an operation did not complete in time
-  overflow,               ///< a bounded queue or window was full
-  closed,                 ///< the object was stopped or closed
+  invalid_argument = 1,  ///< a bad argument to a function (misuse)
+  invalid_config,        ///< a bad option value; the message names the field
+  invalid_url,           ///< a transport URL that cannot be parsed
+  decode_error,          ///< a message body that is not a valid oslo notification
+  unsupported_version,   ///< an `oslo.version` Herald does not understand
+  unknown_priority,      ///< a body whose priority is not one of the seven
+  transport_error,       ///< the transport failed (connection lost, broker error)
+  unauthorized,          ///< the broker refused the credentials
+  unreachable,           ///< no broker host could be reached
+  timeout,               ///< an operation did not complete in time
+  overflow,              ///< a bounded queue or window was full
+  closed,                ///< the object was stopped or closed
 };
 
 /// The category of Errc values ("herald").

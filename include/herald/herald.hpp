@@ -12,6 +12,6 @@
 #include <herald/notifier.hpp>
 #include <herald/priority.hpp>
 #include <herald/target.hpp>
-#include <herald/transport.hpp>
 #include <herald/topology.hpp>
+#include <herald/transport.hpp>
 #include <herald/transport_url.hpp>

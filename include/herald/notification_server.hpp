@@ -78,8 +78,8 @@ class NotificationServer {
  public:
   /// A server of single-notification endpoints.
   /// @throws ConfigError for bad options or targets, or when no endpoint handles any priority.
-  NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
-                     std::vector<Endpoint> endpoints, ServerOptions options = {});
+  NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets, std::vector<Endpoint> endpoints,
+                     ServerOptions options = {});
   /// A server of batch endpoints (batch_size / batch_timeout apply).
   NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
                      std::vector<BatchEndpoint> endpoints, ServerOptions options = {});

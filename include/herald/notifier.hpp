@@ -97,9 +97,9 @@ struct NotifierStats {
 
 /// What flush() saw.
 struct FlushResult {
-  std::uint64_t pending = 0;  ///< still unconfirmed when flush returned (0 unless timed out)
-  std::uint64_t failed = 0;   ///< failures since the previous flush()
-  std::error_code last_error; ///< the most recent failure since the previous flush(), if any
+  std::uint64_t pending = 0;   ///< still unconfirmed when flush returned (0 unless timed out)
+  std::uint64_t failed = 0;    ///< failures since the previous flush()
+  std::error_code last_error;  ///< the most recent failure since the previous flush(), if any
   /// True when everything sent so far was confirmed and nothing failed since the last flush.
   bool ok() const noexcept { return pending == 0 && failed == 0; }
 };
@@ -139,23 +139,55 @@ class Notifier {
   void notify(Priority priority, std::string_view context_json, std::string_view event_type,
               std::string_view payload_json);
 
-  void audit(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::audit, ctx, event_type, payload); }
-  void debug(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::debug, ctx, event_type, payload); }
-  void info(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::info, ctx, event_type, payload); }
-  void warn(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::warn, ctx, event_type, payload); }
-  void warning(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::warn, ctx, event_type, payload); }
-  void error(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::error, ctx, event_type, payload); }
-  void critical(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::critical, ctx, event_type, payload); }
-  void sample(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) { notify(Priority::sample, ctx, event_type, payload); }
+  void audit(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::audit, ctx, event_type, payload);
+  }
+  void debug(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::debug, ctx, event_type, payload);
+  }
+  void info(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::info, ctx, event_type, payload);
+  }
+  void warn(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::warn, ctx, event_type, payload);
+  }
+  void warning(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::warn, ctx, event_type, payload);
+  }
+  void error(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::error, ctx, event_type, payload);
+  }
+  void critical(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::critical, ctx, event_type, payload);
+  }
+  void sample(const rapidjson::Value& ctx, std::string_view event_type, const rapidjson::Value& payload) {
+    notify(Priority::sample, ctx, event_type, payload);
+  }
 
-  void audit(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::audit, ctx, event_type, payload); }
-  void debug(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::debug, ctx, event_type, payload); }
-  void info(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::info, ctx, event_type, payload); }
-  void warn(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::warn, ctx, event_type, payload); }
-  void warning(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::warn, ctx, event_type, payload); }
-  void error(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::error, ctx, event_type, payload); }
-  void critical(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::critical, ctx, event_type, payload); }
-  void sample(std::string_view ctx, std::string_view event_type, std::string_view payload) { notify(Priority::sample, ctx, event_type, payload); }
+  void audit(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::audit, ctx, event_type, payload);
+  }
+  void debug(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::debug, ctx, event_type, payload);
+  }
+  void info(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::info, ctx, event_type, payload);
+  }
+  void warn(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::warn, ctx, event_type, payload);
+  }
+  void warning(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::warn, ctx, event_type, payload);
+  }
+  void error(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::error, ctx, event_type, payload);
+  }
+  void critical(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::critical, ctx, event_type, payload);
+  }
+  void sample(std::string_view ctx, std::string_view event_type, std::string_view payload) {
+    notify(Priority::sample, ctx, event_type, payload);
+  }
 
   /// False only when the drivers are exactly `noop` (oslo's rule).
   bool is_enabled() const noexcept;

@@ -18,8 +18,8 @@ inline constexpr std::size_t kPriorityCount = 7;
 
 /// Every priority in oslo's order (audit, debug, info, warn, error, critical, sample).
 inline constexpr std::array<Priority, kPriorityCount> kAllPriorities = {
-    Priority::audit, Priority::debug,
-    Priority::info,  Priority::warn, Priority::error, Priority::critical, Priority::sample};
+    Priority::audit, Priority::debug,    Priority::info,  Priority::warn,
+    Priority::error, Priority::critical, Priority::sample};
 
 /// Lower-case name, as used in routing keys and queue names: "info", "warn", ...
 /// **Thread safety:** pure function.

@@ -11,10 +11,10 @@ namespace herald {
 
 /// One broker host of a transport URL.
 struct TransportHost {
-  std::string hostname;     ///< host name or address; IPv6 without brackets
-  std::uint16_t port = 0;   ///< 0 when the URL gave none (the driver picks its default)
-  std::string username;     ///< percent-decoded; empty when absent
-  std::string password;     ///< percent-decoded; empty when absent
+  std::string hostname;    ///< host name or address; IPv6 without brackets
+  std::uint16_t port = 0;  ///< 0 when the URL gave none (the driver picks its default)
+  std::string username;    ///< percent-decoded; empty when absent
+  std::string password;    ///< percent-decoded; empty when absent
 };
 
 /// A parsed transport URL:

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <sys/wait.h>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
-#include <sys/wait.h>
 
 namespace herald::test {
 namespace {
@@ -19,8 +19,8 @@ TEST(Cli, SendAndListenPassAThousandNotificationsThroughRabbitMQ) {
   const std::string topic = unique_name("cli");
   const std::string url = broker_url();
   // The listener runs in its own process; its stdout comes back through the pipe.
-  std::string listen = cli() + " listen --url '" + url + "' --topic " + topic +
-                       " --priority info --count 1000 --timeout 120";
+  std::string listen =
+      cli() + " listen --url '" + url + "' --topic " + topic + " --priority info --count 1000 --timeout 120";
   FILE* listener = ::popen(listen.c_str(), "r");
   ASSERT_NE(listener, nullptr);
   std::string send = cli() + " send --url '" + url + "' --topic " + topic +

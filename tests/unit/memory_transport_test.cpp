@@ -65,9 +65,9 @@ TEST(MemoryTransport, RejectOverflowFailsTheSendAndReportsIt) {
   std::vector<SendFailure> failures;
   std::mutex mutex;
   Notifier notifier(transport, {.on_error = [&](const SendFailure& f) {
-                                  std::lock_guard lock(mutex);
-                                  failures.push_back(f);
-                                }});
+                      std::lock_guard lock(mutex);
+                      failures.push_back(f);
+                    }});
   for (int i = 0; i < 5; ++i) notifier.info("{}", "e", "{}");
   FlushResult result = notifier.flush(std::chrono::seconds(1));
   EXPECT_EQ(result.failed, 2u);
@@ -78,8 +78,8 @@ TEST(MemoryTransport, RejectOverflowFailsTheSendAndReportsIt) {
 }
 
 TEST(MemoryTransport, BlockOverflowWaitsForRoomThenFailsAfterSendTimeout) {
-  auto transport = Transport::open("memory://?max_depth=1&overflow=block",
-                                   {.send_timeout = std::chrono::milliseconds(50)});
+  auto transport =
+      Transport::open("memory://?max_depth=1&overflow=block", {.send_timeout = std::chrono::milliseconds(50)});
   Notifier notifier(transport, {});
   auto start = std::chrono::steady_clock::now();
   notifier.info("{}", "e", "{}");

@@ -123,10 +123,10 @@ TEST(Notifier, TransportFailuresNeverThrowAndReachCallbackCountersAndFlush) {
   auto transport = Transport::open("memory://?max_depth=1&overflow=reject");
   std::atomic<int> callbacks{0};
   Notifier notifier(transport, {.on_error = [&](const SendFailure& f) {
-                                  EXPECT_EQ(f.error, make_error_code(Errc::overflow));
-                                  EXPECT_EQ(f.event_type, "e");
-                                  callbacks.fetch_add(1);
-                                }});
+                      EXPECT_EQ(f.error, make_error_code(Errc::overflow));
+                      EXPECT_EQ(f.event_type, "e");
+                      callbacks.fetch_add(1);
+                    }});
   EXPECT_NO_THROW(notifier.info("{}", "e", "{}"));
   EXPECT_NO_THROW(notifier.info("{}", "e", "{}"));
   FlushResult first = notifier.flush(std::chrono::seconds(1));
@@ -141,8 +141,8 @@ TEST(Notifier, TransportFailuresNeverThrowAndReachCallbackCountersAndFlush) {
 TEST(Notifier, AThrowingErrorCallbackIsContained) {
   auto transport_full = Transport::open("memory://?max_depth=1&overflow=reject");
   test::CapturedLog log;
-  Notifier notifier(transport_full, {.on_error = [](const SendFailure&) { throw std::runtime_error("boom"); },
-                                     .logger = log.logger});
+  Notifier notifier(transport_full,
+                    {.on_error = [](const SendFailure&) { throw std::runtime_error("boom"); }, .logger = log.logger});
   notifier.info("{}", "e", "{}");
   EXPECT_NO_THROW(notifier.info("{}", "e", "{}"));
   EXPECT_NE(log.text().find("on_error callback threw"), std::string::npos);

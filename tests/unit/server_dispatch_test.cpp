@@ -73,8 +73,9 @@ TEST(ServerDispatch, BodyPriorityDecidesNotTheQueue) {
   auto transport = Transport::open("memory://");
   std::atomic<int> warn{0}, info{0};
   Endpoint e{"e"};
-  e.on(Priority::info, [&](const Notification&) { return info.fetch_add(1), Result::handled; })
-      .on(Priority::warn, [&](const Notification&) { return warn.fetch_add(1), Result::handled; });
+  e.on(Priority::info, [&](const Notification&) {
+     return info.fetch_add(1), Result::handled;
+   }).on(Priority::warn, [&](const Notification&) { return warn.fetch_add(1), Result::handled; });
   NotificationServer server(transport, {Target{}}, {e});
   server.start();
   send_raw(*transport, "notifications.info", body_with_unique_id("a1", "WARN"));
@@ -167,8 +168,9 @@ TEST(ServerDispatch, FilteredAndNoEndpointAreAckedAndCounted) {
   auto transport = Transport::open("memory://");
   std::atomic<int> calls{0};
   Endpoint e{"e"};
-  e.filter(Filter{}.publisher_id("compute\\."))
-      .on(Priority::info, [&](const Notification&) { return calls.fetch_add(1), Result::handled; });
+  e.filter(Filter{}.publisher_id("compute\\.")).on(Priority::info, [&](const Notification&) {
+    return calls.fetch_add(1), Result::handled;
+  });
   NotificationServer server(transport, {Target{}}, {e});
   server.start();
   Notifier(transport, {.publisher_id = "compute.a"}).info("{}", "e", "{}");
@@ -227,9 +229,9 @@ TEST(ServerDispatch, BatchRequeueRequeuesTheWholePriorityGroup) {
   e.on(Priority::info, [&](std::span<const Notification* const>) {
     return calls.fetch_add(1) == 0 ? Result::requeue : Result::handled;
   });
-  NotificationServer server(transport, {Target{}}, std::vector<BatchEndpoint>{e},
-                            {.workers = 1, .allow_requeue = true, .batch_size = 4,
-                             .batch_timeout = std::chrono::milliseconds(100)});
+  NotificationServer server(
+      transport, {Target{}}, std::vector<BatchEndpoint>{e},
+      {.workers = 1, .allow_requeue = true, .batch_size = 4, .batch_timeout = std::chrono::milliseconds(100)});
   server.start();
   ASSERT_TRUE(eventually([&] { return server.stats().handled == 4; }));
   EXPECT_EQ(server.stats().requeued, 4u);

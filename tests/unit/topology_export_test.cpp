@@ -31,7 +31,7 @@ TEST(TopologyExport, WithoutPoolOneQueuePerTopicPriorityLikeOslo) {
   EXPECT_EQ(std::string(d["exchanges"][0]["type"].GetString()), "topic");
   EXPECT_EQ(names(d["queues"], "name"), (std::set<std::string>{"notifications.info", "notifications.error"}));
   for (const auto& q : d["queues"].GetArray()) {
-    EXPECT_FALSE(q["durable"].GetBool());  // oslo's default: amqp_durable_queues=false
+    EXPECT_FALSE(q["durable"].GetBool());       // oslo's default: amqp_durable_queues=false
     EXPECT_TRUE(q["arguments"].ObjectEmpty());  // no arguments, or oslo's declare fails
     EXPECT_EQ(std::string(q["vhost"].GetString()), "/");
   }
