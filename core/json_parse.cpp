@@ -1,5 +1,6 @@
 #include "core/json_parse.hpp"
 
+#include "core/json_escape.hpp"
 #include "core/python_json.hpp"
 #include "core/utf8.hpp"
 
@@ -320,22 +321,9 @@ class FastParser {
   }
 
   int hex4() noexcept {
-    if (size_ - pos_ < 4) return -1;
-    int unit = 0;
-    for (int i = 0; i < 4; ++i) {
-      const char c = text_[pos_ + i];
-      int digit = -1;
-      if (c >= '0' && c <= '9')
-        digit = c - '0';
-      else if (c >= 'a' && c <= 'f')
-        digit = c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F')
-        digit = c - 'A' + 10;
-      if (digit < 0) return -1;
-      unit = unit * 16 + digit;
-    }
-    pos_ += 4;
-    return unit;
+    const long unit = detail::hex4(std::string_view(text_, size_), pos_);
+    if (unit >= 0) pos_ += 4;
+    return static_cast<int>(unit);
   }
 
   // The escape at the backslash at pos_, appended to scratch_ as RapidJSON decodes it.
@@ -343,36 +331,11 @@ class FastParser {
     ++pos_;
     const char kind = peek();
     ++pos_;
-    switch (kind) {
-      case '"':
-        scratch_.push_back('"');
-        return true;
-      case '\\':
-        scratch_.push_back('\\');
-        return true;
-      case '/':
-        scratch_.push_back('/');
-        return true;
-      case 'b':
-        scratch_.push_back('\b');
-        return true;
-      case 'f':
-        scratch_.push_back('\f');
-        return true;
-      case 'n':
-        scratch_.push_back('\n');
-        return true;
-      case 'r':
-        scratch_.push_back('\r');
-        return true;
-      case 't':
-        scratch_.push_back('\t');
-        return true;
-      case 'u':
-        break;
-      default:
-        return false;
+    if (const int value = simple_escape_value(kind); value >= 0) {
+      scratch_.push_back(static_cast<char>(value));
+      return true;
     }
+    if (kind != 'u') return false;
     const int unit = hex4();
     if (unit < 0) return false;
     unsigned code_point = static_cast<unsigned>(unit);
@@ -384,21 +347,8 @@ class FastParser {
       if (low < 0xDC00 || low > 0xDFFF) return false;
       code_point = 0x10000 + ((code_point - 0xD800) << 10) + (static_cast<unsigned>(low) - 0xDC00);
     }
-    if (code_point < 0x80) {
-      scratch_.push_back(static_cast<char>(code_point));
-    } else if (code_point < 0x800) {
-      scratch_.push_back(static_cast<char>(0xC0 | (code_point >> 6)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-    } else if (code_point < 0x10000) {
-      scratch_.push_back(static_cast<char>(0xE0 | (code_point >> 12)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-    } else {
-      scratch_.push_back(static_cast<char>(0xF0 | (code_point >> 18)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 12) & 0x3F)));
-      scratch_.push_back(static_cast<char>(0x80 | ((code_point >> 6) & 0x3F)));
-      scratch_.push_back(static_cast<char>(0x80 | (code_point & 0x3F)));
-    }
+    char utf8[4];
+    scratch_.append(utf8, put_utf8(code_point, utf8));
     return true;
   }
 

@@ -1,5 +1,6 @@
 #include "core/oslo_envelope.hpp"
 
+#include "core/json_escape.hpp"
 #include "core/utf8.hpp"
 
 #include <bit>
@@ -28,78 +29,15 @@ constexpr std::uint64_t special_bytes(std::uint64_t word) noexcept {
          kHighBits;
 }
 
-int hex_digit(char c) noexcept {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Reads "XXXX" at text[pos]; -1 if malformed.
-long hex4(std::string_view text, std::size_t pos) noexcept {
-  if (text.size() - pos < 4) return -1;
-  long value = 0;
-  for (std::size_t i = 0; i < 4; ++i) {
-    const int digit = hex_digit(text[pos + i]);
-    if (digit < 0) return -1;
-    value = value * 16 + digit;
-  }
-  return value;
-}
-
-char* put_utf8(char32_t cp, char* out) noexcept {
-  if (cp < 0x80) {
-    *out++ = static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    *out++ = static_cast<char>(0xC0 | (cp >> 6));
-    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    *out++ = static_cast<char>(0xE0 | (cp >> 12));
-    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    *out++ = static_cast<char>(0xF0 | (cp >> 18));
-    *out++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    *out++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    *out++ = static_cast<char>(0x80 | (cp & 0x3F));
-  }
-  return out;
-}
-
 // Decodes the escape at text[pos] (just after the backslash); advances pos. nullptr if invalid.
 char* unescape_one(std::string_view text, std::size_t& pos, char* out) noexcept {
   if (pos >= text.size()) return nullptr;
   const char kind = text[pos++];
-  switch (kind) {
-    case '"':
-      *out++ = '"';
-      return out;
-    case '\\':
-      *out++ = '\\';
-      return out;
-    case '/':
-      *out++ = '/';
-      return out;
-    case 'b':
-      *out++ = '\b';
-      return out;
-    case 'f':
-      *out++ = '\f';
-      return out;
-    case 'n':
-      *out++ = '\n';
-      return out;
-    case 'r':
-      *out++ = '\r';
-      return out;
-    case 't':
-      *out++ = '\t';
-      return out;
-    case 'u':
-      break;
-    default:
-      return nullptr;
+  if (const int value = simple_escape_value(kind); value >= 0) {
+    *out++ = static_cast<char>(value);
+    return out;
   }
+  if (kind != 'u') return nullptr;
   const long unit = hex4(text, pos);
   if (unit < 0) return nullptr;
   pos += 4;

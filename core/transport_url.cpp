@@ -1,3 +1,5 @@
+#include "core/json_escape.hpp"
+
 #include <herald/error.hpp>
 #include <herald/transport_url.hpp>
 
@@ -10,13 +12,6 @@ namespace {
   throw ConfigError(Errc::invalid_url, "transport_url: " + why + " (in '" + std::string(url_for_message) + "')");
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string percent_decode(std::string_view text, std::string_view masked_url, const char* field) {
   std::string out;
   out.reserve(text.size());
@@ -26,8 +21,8 @@ std::string percent_decode(std::string_view text, std::string_view masked_url, c
       continue;
     }
     if (i + 2 >= text.size()) fail(masked_url, std::string("truncated %-escape in ") + field);
-    int hi = hex_value(text[i + 1]);
-    int lo = hex_value(text[i + 2]);
+    int hi = detail::hex_digit(text[i + 1]);
+    int lo = detail::hex_digit(text[i + 2]);
     if (hi < 0 || lo < 0) fail(masked_url, std::string("bad %-escape in ") + field);
     out.push_back(static_cast<char>(hi * 16 + lo));
     i += 2;
