@@ -11,7 +11,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <thread>
+#include <unordered_set>
 
 namespace herald::cli {
 namespace {
@@ -92,15 +94,19 @@ int run_demo(const DemoArgs& args) {
   alerts.filter(Filter{}.payload("severity", "(high|critical)$"))
       .on({Priority::error, Priority::critical},
           [&](const Notification& n) { return observe(n, counters[2]), Result::handled; });
-  // Billing: instance events; a flaky backend asks for a retry of every 500th instance, and one
-  // instance is poison (always fails) to show the redelivery limit.
+  // Billing: instance events; a flaky backend fails the first attempt of every 500th instance
+  // (the retry succeeds), and one instance is poison (always fails) to show the redelivery limit.
   Endpoint billing{"billing"};
-  std::atomic<std::uint64_t> billing_calls{0};
+  std::mutex flaky_mutex;
+  std::unordered_set<std::int64_t> failed_once;
   billing.filter(Filter{}.event_type(R"(compute\.instance\.)")).on(Priority::info, [&](const Notification& n) {
     auto seq = n.payload().FindMember("seq");
     std::int64_t s = seq != n.payload().MemberEnd() && seq->value.IsInt64() ? seq->value.GetInt64() : 0;
-    if (s == 4242) return Result::requeue;                                            // poison
-    if (s % 500 == 6 && billing_calls.fetch_add(1) % 2 == 0) return Result::requeue;  // flaky
+    if (s == 4242) return Result::requeue;  // poison
+    if (s % 500 == 6) {                     // flaky
+      std::lock_guard lock(flaky_mutex);
+      if (failed_once.insert(s).second) return Result::requeue;
+    }
     observe(n, counters[3]);
     return Result::handled;
   });
