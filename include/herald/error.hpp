@@ -25,13 +25,14 @@ enum class Errc {
   closed,                ///< the object was stopped or closed
 };
 
-/// The category of Errc values ("herald").
+/// The category of Errc values ("herald"). **Thread safety:** a stateless, immutable object.
 const std::error_category& error_category() noexcept;
 
 /// Makes a std::error_code from an Errc (found by ADL).
 std::error_code make_error_code(Errc code) noexcept;
 
 /// Base of every exception Herald throws. code() is in herald::error_category().
+/// **Thread safety:** immutable value types, like std::system_error.
 class Error : public std::system_error {
  public:
   Error(Errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
