@@ -91,12 +91,20 @@ TEST(AmqpVolume, BrokerRestartedTwiceInA50kStreamLosesNothing) {
   CapturedLog log;
   options.logger = log.logger;
   // Durable exchange, queue and messages survive the restarts.
-  auto restart_at = [](std::atomic<std::size_t>& received) {
+  auto restart_at = [&log](std::atomic<std::size_t>& received) {
+    std::size_t restarts = 0;
     for (std::size_t threshold : {std::size_t{10'000}, std::size_t{30'000}}) {
       auto limit = std::chrono::steady_clock::now() + 60s;
       while (received < threshold && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(20ms);
       ASSERT_TRUE(broker_script("stop"));
       ASSERT_TRUE(broker_script("start"));
+      ++restarts;
+      // The stream keeps flowing while RabbitMQ shuts down, so the next threshold may already be
+      // passed: restart again only once the client is back on this broker, or the second
+      // restart could happen before the client noticed the first.
+      limit = std::chrono::steady_clock::now() + 30s;
+      while (log.count("(reconnected)") < restarts && std::chrono::steady_clock::now() < limit)
+        std::this_thread::sleep_for(20ms);
     }
   };
   auto result =
