@@ -5,6 +5,7 @@
 
 #include "core/logging.hpp"
 #include "drivers/driver.hpp"
+#include "drivers/listen_bindings.hpp"
 #include "server/recent_keys.hpp"
 
 #include <spdlog/logger.h>
@@ -63,14 +64,7 @@ class ServerCore {
     std::vector<Priority> priorities = single_ ? single_->priorities() : batch_->priorities();
     if (priorities.empty()) throw ConfigError("endpoints: no endpoint handles any priority");
     spec_.credit_window = options_.credit_window;
-    for (const Target& target : targets) {
-      if (target.topic.empty()) throw ConfigError("targets: topic must not be empty");
-      const std::string& exchange = target.exchange.empty() ? transport_->options().control_exchange : target.exchange;
-      for (Priority p : priorities) {
-        std::string routing_key = target.topic + "." + std::string(to_string(p));
-        spec_.bindings.push_back({options_.pool.empty() ? routing_key : options_.pool, exchange, routing_key});
-      }
-    }
+    spec_.bindings = listen_bindings(targets, priorities, options_.pool, transport_->options().control_exchange);
   }
 
   ~ServerCore() {

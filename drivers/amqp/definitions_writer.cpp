@@ -4,6 +4,7 @@
 #include "drivers/amqp/amqp_options.hpp"
 #include "drivers/amqp/management_client.hpp"
 #include "drivers/amqp/topology.hpp"
+#include "drivers/listen_bindings.hpp"
 
 #include "core/logging.hpp"
 
@@ -109,16 +110,7 @@ std::string topology_definitions(std::string_view url, const TopologySpec& spec)
   detail::Definitions definitions;
   detail::Topology topology(options, detail::logger_or_default(nullptr),
                             std::make_unique<detail::DefinitionsWriter>(definitions));
-  std::vector<detail::QueueBinding> bindings;
-  for (const Target& target : spec.targets) {
-    if (target.topic.empty()) throw ConfigError("targets: topic must not be empty");
-    const std::string& exchange = target.exchange.empty() ? spec.control_exchange : target.exchange;
-    for (Priority p : spec.priorities) {
-      std::string routing_key = target.topic + "." + std::string(to_string(p));
-      bindings.push_back({spec.pool.empty() ? routing_key : spec.pool, exchange, routing_key});
-    }
-  }
-  topology.declare_for_listen(bindings);
+  topology.declare_for_listen(detail::listen_bindings(spec.targets, spec.priorities, spec.pool, spec.control_exchange));
   return detail::to_json(definitions, parsed.virtual_host().empty() ? "/" : parsed.virtual_host());
 }
 

@@ -1,0 +1,35 @@
+#pragma once
+// oslo's queue naming for listeners, shared by NotificationServer and the topology export so
+// the two can never disagree: for each target and priority, routing key `<topic>.<priority>`
+// on the target's exchange (or the control exchange); the queue is the routing key, or the
+// pool's name when a pool is given (one queue bound to every routing key).
+
+#include "drivers/driver.hpp"
+
+#include <herald/error.hpp>
+#include <herald/priority.hpp>
+#include <herald/target.hpp>
+
+#include <string>
+#include <vector>
+
+namespace herald::detail {
+
+/// @throws ConfigError when a target's topic is empty.
+inline std::vector<QueueBinding> listen_bindings(const std::vector<Target>& targets,
+                                                 const std::vector<Priority>& priorities, const std::string& pool,
+                                                 const std::string& control_exchange) {
+  std::vector<QueueBinding> bindings;
+  bindings.reserve(targets.size() * priorities.size());
+  for (const Target& target : targets) {
+    if (target.topic.empty()) throw ConfigError("targets: topic must not be empty");
+    const std::string& exchange = target.exchange.empty() ? control_exchange : target.exchange;
+    for (Priority p : priorities) {
+      std::string routing_key = target.topic + "." + std::string(to_string(p));
+      bindings.push_back({pool.empty() ? routing_key : pool, exchange, routing_key});
+    }
+  }
+  return bindings;
+}
+
+}  // namespace herald::detail
