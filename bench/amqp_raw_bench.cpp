@@ -112,7 +112,7 @@ void herald_send(herald::detail::Driver& driver, const std::string& exchange, co
   std::condition_variable done;
   int completed = 0, failed = 0;
   for (int i = 0; i < count; ++i) {
-    driver.send({exchange, key, body, "id-" + std::to_string(i)}, [&](std::error_code ec) {
+    driver.send({exchange, key, body, "id-" + std::to_string(i)}, [&](std::error_code ec, std::string_view) {
       std::lock_guard lock(mutex);
       if (ec) ++failed;
       if (++completed == count) done.notify_all();

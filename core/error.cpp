@@ -34,6 +34,10 @@ class HeraldCategory final : public std::error_category {
         return "queue or window full";
       case Errc::closed:
         return "closed";
+      case Errc::rejected:
+        return "rejected by the broker";
+      case Errc::precondition_failed:
+        return "declared with other flags or arguments";
     }
     return "unknown herald error";
   }

@@ -5,6 +5,7 @@
 // protected hooks (spdlog base_sink style).
 
 #include <herald/error.hpp>
+#include <herald/transport.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -32,8 +33,9 @@ struct OutgoingMessage {
 };
 
 /// Called exactly once per send, from any thread, with the outcome: {} when the transport
-/// confirmed the message (memory: enqueued; amqp: `accepted`), else the error.
-using SendCallback = std::function<void(std::error_code)>;
+/// confirmed the message (memory: enqueued; amqp: `accepted` by a queue), else the error and a
+/// reason naming the cause (e.g. "exchange 'x' exists with durable=true"); empty on success.
+using SendCallback = std::function<void(std::error_code, std::string_view reason)>;
 
 /// One queue a listener consumes, bound to `exchange` with `routing_key`.
 /// Without a pool, queue == routing_key ("<topic>.<priority>"); with pool P, queue == P.
@@ -120,6 +122,8 @@ class Driver {
   /// Creates a listener for `spec`, declaring queues and bindings as the transport requires.
   /// @throws TransportError or ConfigError.
   virtual std::unique_ptr<Listener> listen(const ListenSpec& spec) = 0;
+  /// The transport's current state; in-process transports are always connected.
+  virtual TransportStatus status() const { return {TransportState::connected, {}}; }
 };
 
 }  // namespace herald::detail

@@ -22,6 +22,22 @@ Transport::Transport(TransportUrl url, TransportOptions options) : url_(std::mov
 
 Transport::~Transport() = default;
 
+TransportStatus Transport::status() const { return driver_->status(); }
+
+std::string_view to_string(TransportState state) noexcept {
+  switch (state) {
+    case TransportState::connecting:
+      return "connecting";
+    case TransportState::connected:
+      return "connected";
+    case TransportState::degraded:
+      return "degraded";
+    case TransportState::failed:
+      return "failed";
+  }
+  return "unknown";
+}
+
 }  // namespace herald
 
 #ifndef HERALD_HAVE_AMQP

@@ -100,13 +100,13 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
     failure_text.reserve(id_size + rk_size + notification.event_type.size());
     failure_text.append(notification.message_id).append(message.routing_key).append(notification.event_type);
     driver.send(std::move(message), [self = std::move(self), text = std::move(failure_text), id_size, rk_size,
-                                     p = notification.priority](std::error_code ec) {
+                                     p = notification.priority](std::error_code ec, std::string_view reason) {
       if (!ec) {
         self->complete(ec, nullptr);
       } else {
         const std::string_view all = text;
         SendFailure failure{std::string(all.substr(0, id_size)), std::string(all.substr(id_size + rk_size)), p,
-                            std::string(all.substr(id_size, rk_size)), ec};
+                            std::string(all.substr(id_size, rk_size)), ec, std::string(reason)};
         self->complete(ec, &failure);
       }
     });

@@ -101,20 +101,20 @@ void AmqpConnection::send(std::string address, OutgoingMessage message, SendCall
   {
     std::lock_guard lock(state_mutex_);
     if (fatal_code_ != Errc::ok) {
-      if (done) done(make_error_code(fatal_code_));
+      if (done) done(make_error_code(fatal_code_), {});
       return;
     }
   }
   // A callback that sends again runs on the I/O thread, which must never block.
   if (!(on_io_thread() ? window_.try_acquire() : window_.acquire(options_.send_timeout))) {
-    if (done) done(make_error_code(on_io_thread() ? Errc::overflow : Errc::timeout));
+    if (done) done(make_error_code(on_io_thread() ? Errc::overflow : Errc::timeout), {});
     return;
   }
   SendRequest request{std::move(address), std::move(message), std::move(done),
                       std::chrono::steady_clock::now() + options_.send_timeout};
   if (!bridge_->push_send(request)) {
     window_.release();
-    if (request.done) request.done(make_error_code(Errc::closed));
+    if (request.done) request.done(make_error_code(Errc::closed), {});
   }
 }
 
@@ -314,7 +314,7 @@ void AmqpConnection::drain() {
   for (SendRequest& request : sends) {
     if (stopping_ || fatal != Errc::ok) {
       window_.release();
-      if (request.done) request.done(make_error_code(stopping_ ? Errc::closed : fatal));
+      if (request.done) request.done(make_error_code(stopping_ ? Errc::closed : fatal), {});
       continue;
     }
     send_->enqueue(std::move(request), links_allowed_ ? &connection_ : nullptr);

@@ -40,7 +40,7 @@ class AmqpDriver final : public Driver {
 
   void send(OutgoingMessage message, SendCallback done) override {
     if (message.exchange.empty() || message.routing_key.empty()) {
-      if (done) done(make_error_code(Errc::invalid_argument));
+      if (done) done(make_error_code(Errc::invalid_argument), {});
       return;
     }
     topology_->declare_for_send(message.exchange, message.routing_key);

@@ -167,7 +167,7 @@ void SendPipeline::complete(std::uint64_t id, std::error_code code) {
   SendCallback done = std::move(it->second.done);
   entries_.erase(it);
   window_.release();
-  if (done) done(code);
+  if (done) done(code, {});
 }
 
 void SendPipeline::on_connected(proton::connection& connection) {

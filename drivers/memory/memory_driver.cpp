@@ -328,7 +328,7 @@ class MemoryDriver final : public Driver {
 
   void send(OutgoingMessage message, SendCallback done) override {
     std::error_code result = broker_->publish(message);
-    if (done) done(result);
+    if (done) done(result, {});
   }
 
   std::unique_ptr<Listener> listen(const ListenSpec& spec) override {

@@ -23,6 +23,8 @@ enum class Errc {
   timeout,               ///< an operation did not complete in time
   overflow,              ///< a bounded queue or window was full
   closed,                ///< the object was stopped or closed
+  rejected,              ///< the broker refused the message (queue full: reject-publish; unroutable)
+  precondition_failed,   ///< an exchange or queue exists with other flags or arguments
 };
 
 /// The category of Errc values ("herald"). **Thread safety:** a stateless, immutable object.

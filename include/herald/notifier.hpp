@@ -33,6 +33,7 @@ struct SendFailure {
   Priority priority = Priority::info;
   std::string routing_key;  ///< "<topic>.<priority>"
   std::error_code error;
+  std::string reason;  ///< what the transport said (e.g. "queue full (reject-publish)"); may be empty
 };
 
 /// Captures what the `test` notifier driver received, for users' own tests.

@@ -4,6 +4,7 @@
 #include <herald/transport_url.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,23 @@ namespace detail {
 class Driver;
 }
 
+/// What a transport can do right now.
+enum class TransportState {
+  connecting,  ///< not (yet, or no longer) connected; sends wait, nothing is lost
+  connected,   ///< connected, every link attached, every declaration done
+  degraded,    ///< connected, but a link or a declaration is failing or the send window is full
+  failed,      ///< a condition that needs an operator (e.g. authentication refused); retried slowly
+};
+
+/// The state with the reason it is not `connected` (empty when it is).
+struct TransportStatus {
+  TransportState state = TransportState::connecting;
+  std::string reason;
+};
+
+/// "connecting", "connected", "degraded" or "failed".
+std::string_view to_string(TransportState state) noexcept;
+
 /// Options common to every transport. Driver-specific options come from the URL query
 /// (see docs/operations.md).
 struct TransportOptions {
@@ -29,6 +47,9 @@ struct TransportOptions {
   /// Logger for transport events; when null a private stderr logger named "herald" is used.
   /// Herald never touches spdlog's default logger or registry.
   std::shared_ptr<spdlog::logger> logger;
+  /// Called on every change of status() (from the transport's I/O thread: keep it short and
+  /// never call back into the transport from it). Optional.
+  std::function<void(const TransportStatus&)> on_status_change;
 };
 
 /// A connection to a message bus, shared by notifiers and servers.
@@ -51,6 +72,9 @@ class Transport {
   /// The parsed URL (print it with `url().to_string()`, which masks passwords).
   const TransportUrl& url() const noexcept { return url_; }
   const TransportOptions& options() const noexcept { return options_; }
+
+  /// The current state (memory:// is always connected). Thread-safe.
+  TransportStatus status() const;
 
   /// The driver (internal interface, not part of the stable API).
   detail::Driver& driver() noexcept { return *driver_; }

@@ -46,12 +46,13 @@ std::size_t CapturedLog::count(const std::string& needle) const {
 }
 
 detail::SendCallback SendTracker::callback() {
-  return [this](std::error_code ec) {
+  return [this](std::error_code ec, std::string_view reason) {
     // Notify under the lock: the waiter may destroy the tracker as soon as wait() returns.
     std::lock_guard lock(mutex_);
     if (ec) {
       ++failed_;
       last_error_ = ec;
+      last_reason_ = std::string(reason);
     } else {
       ++ok_;
     }
@@ -62,6 +63,11 @@ detail::SendCallback SendTracker::callback() {
 bool SendTracker::wait(std::size_t expected, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   return done_.wait_for(lock, timeout, [&] { return ok_ + failed_ >= expected; });
+}
+
+std::string SendTracker::last_reason() const {
+  std::lock_guard lock(mutex_);
+  return last_reason_;
 }
 
 std::error_code SendTracker::last_error() const {

@@ -48,6 +48,8 @@ class SendTracker {
   std::size_t ok() const { return ok_; }
   std::size_t failed() const { return failed_; }
   std::error_code last_error() const;
+  /// The reason given with the most recent failure.
+  std::string last_reason() const;
 
  private:
   mutable std::mutex mutex_;
@@ -55,6 +57,7 @@ class SendTracker {
   std::size_t ok_ = 0;
   std::size_t failed_ = 0;
   std::error_code last_error_;
+  std::string last_reason_;
 };
 
 /// A message for `exchange` / `routing_key` with body `body` and message_id `id`.
