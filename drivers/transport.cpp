@@ -1,4 +1,5 @@
 #include "drivers/driver_factories.hpp"
+#include "metrics/instruments.hpp"
 
 #include <herald/error.hpp>
 #include <herald/transport.hpp>
@@ -14,10 +15,21 @@ std::shared_ptr<Transport> Transport::open(std::string_view url, TransportOption
 }
 
 Transport::Transport(TransportUrl url, TransportOptions options) : url_(std::move(url)), options_(std::move(options)) {
+  std::shared_ptr<detail::TransportInstruments> instruments;
+  if (options_.metrics) {
+    // The state gauge follows the driver's status changes; the application's callback, if
+    // any, still runs after it. Installed before the driver exists, which captures it.
+    instruments = std::make_shared<detail::TransportInstruments>(options_.metrics);
+    options_.on_status_change = [instruments, user = std::move(options_.on_status_change)](const TransportStatus& s) {
+      instruments->state_changed(s.state);
+      if (user) user(s);
+    };
+  }
   if (url_.scheme() == "memory")
     driver_ = detail::make_memory_driver(url_, options_);
   else
     driver_ = detail::make_amqp_driver(url_, options_);
+  if (instruments) instruments->initial_state(driver_->status().state);
 }
 
 Transport::~Transport() = default;

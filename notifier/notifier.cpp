@@ -62,6 +62,7 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
     : transport_(std::move(transport)), options_(std::move(options)), logger_(logger_or_default(options_.logger)) {
   if (!transport_) throw ConfigError("transport: a transport is required");
   validate(options_);
+  if (options_.metrics) instruments_ = std::make_unique<NotifierInstruments>(options_.metrics);
   enabled_ =
       !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
 }
@@ -90,6 +91,11 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
     message.message_id = notification.message_id;
     message.retry = retry;
     sent_.fetch_add(1, std::memory_order_relaxed);
+    std::chrono::steady_clock::time_point sent_at{};
+    if (instruments_) {
+      instruments_->sent(notification.priority);
+      sent_at = std::chrono::steady_clock::now();
+    }
     auto self = shared_from_this();
     // The failure record is built only when needed: the success path stays allocation-light.
     // Its three strings travel as one, message_id + routing_key + event_type, split by the
@@ -100,13 +106,18 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
     failure_text.reserve(id_size + rk_size + notification.event_type.size());
     failure_text.append(notification.message_id).append(message.routing_key).append(notification.event_type);
     driver.send(std::move(message), [self = std::move(self), text = std::move(failure_text), id_size, rk_size,
-                                     p = notification.priority](std::error_code ec, std::string_view reason) {
+                                     p = notification.priority, sent_at](std::error_code ec, std::string_view reason) {
+      self->observe(p, ec, sent_at);
       if (!ec) {
         self->complete(ec, nullptr);
       } else {
         const std::string_view all = text;
-        SendFailure failure{std::string(all.substr(0, id_size)), std::string(all.substr(id_size + rk_size)), p,
-                            std::string(all.substr(id_size, rk_size)), ec, std::string(reason)};
+        SendFailure failure{std::string(all.substr(0, id_size)),
+                            std::string(all.substr(id_size + rk_size)),
+                            p,
+                            std::string(all.substr(id_size, rk_size)),
+                            ec,
+                            std::string(reason)};
         self->complete(ec, &failure);
       }
     });
@@ -115,6 +126,10 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
 
 void NotifierCore::record_failure(const SendFailure& failure) {
   sent_.fetch_add(1, std::memory_order_relaxed);
+  if (instruments_) {
+    instruments_->sent(failure.priority);
+    instruments_->failed(failure.priority, failure.error);
+  }
   complete(failure.error, &failure);
 }
 
@@ -140,6 +155,15 @@ void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
     last_error_ = error;
   }
   flush_cv_.notify_all();
+}
+
+void NotifierCore::observe(Priority priority, std::error_code error,
+                           std::chrono::steady_clock::time_point sent_at) noexcept {
+  if (!instruments_) return;
+  if (error)
+    instruments_->failed(priority, error);
+  else
+    instruments_->confirmed(priority, std::chrono::steady_clock::now() - sent_at);
 }
 
 FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {

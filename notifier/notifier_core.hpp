@@ -2,6 +2,7 @@
 // Internals shared by a Notifier, the notifiers prepare() makes from it, and its drivers.
 
 #include "core/ids.hpp"
+#include "metrics/instruments.hpp"
 
 #include <herald/codec.hpp>
 #include <herald/notifier.hpp>
@@ -65,6 +66,8 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
 
  private:
   void complete(std::error_code error, const SendFailure* failure);
+  /// Metrics of one outcome of a message sent at `sent_at` (no-op without metrics).
+  void observe(Priority priority, std::error_code error, std::chrono::steady_clock::time_point sent_at) noexcept;
 
   std::shared_ptr<Transport> transport_;
   NotifierOptions options_;
@@ -72,6 +75,7 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
   IdGenerator ids_;
   std::vector<std::unique_ptr<NotifierDriver>> drivers_;
   bool enabled_ = true;
+  std::unique_ptr<NotifierInstruments> instruments_;  // null without NotifierOptions::metrics
 
   std::atomic<std::uint64_t> notified_{0};
   std::atomic<std::uint64_t> sent_{0};

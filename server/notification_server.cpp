@@ -6,6 +6,7 @@
 #include "core/logging.hpp"
 #include "drivers/driver.hpp"
 #include "drivers/listen_bindings.hpp"
+#include "metrics/instruments.hpp"
 #include "server/recent_keys.hpp"
 
 #include <spdlog/logger.h>
@@ -31,6 +32,8 @@ constexpr std::size_t kMaxTaskChunk = 64;
 constexpr std::size_t kPollBatch = 256;
 constexpr std::chrono::milliseconds kPollTimeout{100};
 
+using Clock = std::chrono::steady_clock;
+
 struct Counters {
   std::atomic<std::uint64_t> received{0}, handled{0}, filtered{0}, no_endpoint{0}, requeued{0}, requeue_refused{0},
       dead_lettered{0}, undecodable{0}, unknown_priority{0}, duplicates{0}, released{0};
@@ -42,15 +45,43 @@ std::string message_key(const Notification& n, const IncomingMessage& message) {
   return "body:" + std::to_string(std::hash<std::string>{}(message.body()));
 }
 
+std::int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+
+// Wraps every handler so that its duration lands in herald_handler_duration_seconds{endpoint}
+// (the series is resolved once per endpoint here, not per call). dispatch/ stays free of clocks.
+template <typename HandlerT>
+std::vector<BasicEndpoint<HandlerT>> timed(std::vector<BasicEndpoint<HandlerT>> endpoints,
+                                           const std::shared_ptr<ServerInstruments>& instruments) {
+  if (!instruments) return endpoints;
+  for (auto& endpoint : endpoints) {
+    prometheus::Histogram* series = instruments->handler_duration(endpoint.name());
+    for (Priority priority : kAllPriorities) {
+      const HandlerT* handler = endpoint.handler(priority);
+      if (handler == nullptr) continue;
+      endpoint.on(priority, HandlerT([inner = *handler, series](auto&&... args) {
+                    struct ObserveOnExit {  // also when the handler throws
+                      prometheus::Histogram* series;
+                      Clock::time_point start = Clock::now();
+                      ~ObserveOnExit() { ServerInstruments::observe(series, Clock::now() - start); }
+                    } observe{series};
+                    return inner(std::forward<decltype(args)>(args)...);
+                  }));
+    }
+  }
+  return endpoints;
+}
+
 }  // namespace
 
 class ServerCore {
  public:
   ServerCore(std::shared_ptr<Transport> transport, std::vector<Target> targets, ServerOptions options,
-             std::optional<Dispatcher> single, std::optional<BatchDispatcher> batch)
+             std::optional<Dispatcher> single, std::optional<BatchDispatcher> batch,
+             std::shared_ptr<ServerInstruments> instruments)
       : transport_(std::move(transport)),
         options_(std::move(options)),
         logger_(logger_or_default(options_.logger)),
+        instruments_(std::move(instruments)),
         single_(std::move(single)),
         batch_(std::move(batch)),
         dedup_(options_.dedup_window),
@@ -68,8 +99,8 @@ class ServerCore {
   }
 
   ~ServerCore() {
-    stop();
-    wait();
+    stop(std::chrono::milliseconds(0));
+    wait_until(std::nullopt);
   }
 
   void start() {
@@ -79,28 +110,46 @@ class ServerCore {
     if (state_ == State::joining) return;  // another thread is finishing a wait()
     listener_ = transport_->driver().listen(spec_);
     stopping_.store(false);
+    release_at_.store(ticks(Clock::time_point::max()));
     pool_.emplace(options_.workers);
+    busy_.store(1);  // the poll thread
     poll_thread_ = std::thread([this] { poll_loop(); });
     state_ = State::running;
   }
 
-  void stop() {
+  // Stopping is two steps in time: until `drain` has passed, messages already taken are still
+  // handled; after it they are released unhandled. A later stop() may only shorten the drain.
+  void stop(std::chrono::milliseconds drain) {
     std::lock_guard lock(lifecycle_);
+    if (state_ == State::idle) return;
+    const std::int64_t release_at = ticks(Clock::now() + std::max(drain, std::chrono::milliseconds(0)));
+    if (release_at < release_at_.load()) release_at_.store(release_at);
     if (state_ != State::running) return;
-    stopping_.store(true);
-    listener_->stop();
+    stopping_.store(true);  // the poll thread stops the listener (credit) and exits
     state_ = State::stopped;
     state_cv_.notify_all();
   }
 
-  void wait() {
+  // Waits until the poll thread and every task have finished, then joins them. False when
+  // `deadline` passed first (a handler is still running); the server stays stopped.
+  bool wait_until(std::optional<Clock::time_point> deadline) {
     std::unique_lock lock(lifecycle_);
-    state_cv_.wait(lock, [&] { return state_ != State::running && state_ != State::joining; });
+    auto stopped = [&] { return state_ != State::running && state_ != State::joining; };
+    if (!wait_on(state_cv_, lock, deadline, stopped)) return false;
+    if (state_ == State::idle) return true;
+    lock.unlock();  // a handler may call stop() meanwhile
+    {
+      std::unique_lock idle(idle_mutex_);
+      if (!wait_on(idle_cv_, idle, deadline, [&] { return busy_.load() == 0; })) return false;
+    }
+    lock.lock();
     if (state_ == State::stopped) join_locked(lock);
+    return wait_on(state_cv_, lock, deadline, stopped);
   }
 
   ServerStats stats() const noexcept {
     ServerStats s;
+    s.in_progress = in_progress_.load();
     s.received = counters_.received;
     s.handled = counters_.handled;
     s.filtered = counters_.filtered;
@@ -117,6 +166,32 @@ class ServerCore {
 
  private:
   enum class State { idle, running, stopped, joining };
+
+  template <typename Lock, typename Predicate>
+  static bool wait_on(std::condition_variable& cv, Lock& lock, std::optional<Clock::time_point> deadline,
+                      Predicate done) {
+    if (!deadline) {
+      cv.wait(lock, done);
+      return true;
+    }
+    return cv.wait_until(lock, *deadline, done);
+  }
+
+  // One task (or the poll thread) finished; the last one wakes wait_until().
+  void finish_task() {
+    if (busy_.fetch_sub(1) != 1) return;
+    std::lock_guard idle(idle_mutex_);
+    idle_cv_.notify_all();
+  }
+
+  template <typename Task>
+  void post_task(Task task) {
+    busy_.fetch_add(1);
+    boost::asio::post(*pool_, [this, task = std::move(task)]() mutable {
+      task();
+      finish_task();
+    });
+  }
 
   // Joins outside the lock so a handler may call stop() while wait() is joining.
   void join_locked(std::unique_lock<std::mutex>& lock) {
@@ -142,13 +217,69 @@ class ServerCore {
       // Listener threads never let an exception escape.
       logger_->error("notification server: poll loop failed: {}", e.what());
     }
+    // Stops credit: prefetched deliveries go back; those taken stay settleable (on amqp the
+    // links detach once they are settled, which this call may wait for).
+    try {
+      listener_->stop();
+    } catch (const std::exception& e) {
+      logger_->error("notification server: stopping the listener failed: {}", e.what());
+    }
+    finish_task();
+  }
+
+  void took(std::size_t count) {
+    counters_.received.fetch_add(count, std::memory_order_relaxed);
+    in_progress_.fetch_add(count, std::memory_order_relaxed);
+    if (instruments_) instruments_->received(count);
+  }
+
+  // Every message taken ends here exactly once.
+  void count(Settlement settlement) {
+    std::atomic<std::uint64_t>* counter = nullptr;
+    switch (settlement) {
+      case Settlement::handled:
+        counter = &counters_.handled;
+        break;
+      case Settlement::filtered:
+        counter = &counters_.filtered;
+        break;
+      case Settlement::no_endpoint:
+        counter = &counters_.no_endpoint;
+        break;
+      case Settlement::requeue_refused:
+        counter = &counters_.requeue_refused;
+        break;
+      case Settlement::requeued:
+        counter = &counters_.requeued;
+        break;
+      case Settlement::duplicate:
+        counter = &counters_.duplicates;
+        break;
+      case Settlement::released:
+        counter = &counters_.released;
+        break;
+      case Settlement::undecodable:
+        counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        counter = &counters_.undecodable;
+        break;
+      case Settlement::unknown_priority:
+        counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+        counter = &counters_.unknown_priority;
+        break;
+      case Settlement::redelivery_limit:
+        counter = &counters_.dead_lettered;
+        break;
+    }
+    counter->fetch_add(1, std::memory_order_relaxed);
+    in_progress_.fetch_sub(1, std::memory_order_relaxed);
+    if (instruments_) instruments_->settled(settlement);
   }
 
   void poll_single() {
     while (!stopping_.load(std::memory_order_relaxed)) {
       IncomingBatch batch = listener_->poll(kPollTimeout, kPollBatch);
       if (batch.empty()) continue;
-      counters_.received.fetch_add(batch.size(), std::memory_order_relaxed);
+      took(batch.size());
       const std::size_t task_size =
           std::clamp((batch.size() + options_.workers - 1) / options_.workers, kMinTaskChunk, kMaxTaskChunk);
       for (std::size_t begin = 0; begin < batch.size(); begin += task_size) {
@@ -156,7 +287,7 @@ class ServerCore {
         std::size_t end = std::min(batch.size(), begin + task_size);
         chunk->reserve(end - begin);
         for (std::size_t i = begin; i < end; ++i) chunk->push_back(std::move(batch[i]));
-        boost::asio::post(*pool_, [this, chunk] {
+        post_task([this, chunk] {
           for (auto& message : *chunk) process_one(*message);
         });
       }
@@ -176,8 +307,8 @@ class ServerCore {
         for (auto& m : got) collected->push_back(std::move(m));
       }
       if (collected->empty()) continue;
-      counters_.received.fetch_add(collected->size(), std::memory_order_relaxed);
-      boost::asio::post(*pool_, [this, collected] { process_batch(*collected); });
+      took(collected->size());
+      post_task([this, collected] { process_batch(*collected); });
     }
   }
 
@@ -187,8 +318,7 @@ class ServerCore {
       return decode(message.body());
     } catch (const Error& e) {
       bool unknown = e.code() == make_error_code(Errc::unknown_priority);
-      (unknown ? counters_.unknown_priority : counters_.undecodable).fetch_add(1, std::memory_order_relaxed);
-      counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+      count(unknown ? Settlement::unknown_priority : Settlement::undecodable);
       logger_->warn("notification server: dead-lettering a message from queue '{}': {}", message.queue(), e.what());
       message.reject();
       return std::nullopt;
@@ -198,7 +328,7 @@ class ServerCore {
   // Returns true when the message is a duplicate (then it has been acked).
   bool skip_duplicate(IncomingMessage& message, const std::string& key) {
     if (options_.dedup_window == 0 || !dedup_.contains(key)) return false;
-    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);
+    count(Settlement::duplicate);
     message.ack();
     return true;
   }
@@ -210,7 +340,7 @@ class ServerCore {
 
   void requeue_or_dead_letter(IncomingMessage& message, const Notification& n, const std::string& key) {
     if (!options_.allow_requeue) {
-      counters_.requeue_refused.fetch_add(1, std::memory_order_relaxed);
+      count(Settlement::requeue_refused);
       logger_->warn("notification server: requeue of {} ({}) asked but allow_requeue is false; acked", n.message_id,
                     n.event_type);
       message.ack();
@@ -218,19 +348,21 @@ class ServerCore {
     }
     std::uint32_t times = redeliveries_.increment(key);
     if (times > options_.max_redeliveries) {
-      counters_.dead_lettered.fetch_add(1, std::memory_order_relaxed);
+      count(Settlement::redelivery_limit);
       logger_->warn("notification server: {} ({}) requeued {} times, over max_redeliveries={}; dead-lettered",
                     n.message_id, n.event_type, times - 1, options_.max_redeliveries);
       message.reject();
       return;
     }
-    counters_.requeued.fetch_add(1, std::memory_order_relaxed);
+    count(Settlement::requeued);
     message.requeue();
   }
 
+  // While stopping, messages are still handled until the drain deadline, then released.
   bool release_if_stopping(IncomingMessage& message) {
     if (!stopping_.load(std::memory_order_relaxed)) return false;
-    counters_.released.fetch_add(1, std::memory_order_relaxed);
+    if (ticks(Clock::now()) < release_at_.load()) return false;
+    count(Settlement::released);
     message.requeue();
     return true;
   }
@@ -247,11 +379,11 @@ class ServerCore {
       return;
     }
     if (result.called > 0)
-      counters_.handled.fetch_add(1, std::memory_order_relaxed);
+      count(Settlement::handled);
     else if (result.filtered_out > 0)
-      counters_.filtered.fetch_add(1, std::memory_order_relaxed);
+      count(Settlement::filtered);
     else
-      counters_.no_endpoint.fetch_add(1, std::memory_order_relaxed);
+      count(Settlement::no_endpoint);
     ack_handled(message, key);
   }
 
@@ -280,7 +412,7 @@ class ServerCore {
       if (results[i] == Result::requeue) {
         requeue_or_dead_letter(*live[i], notifications[i], keys[i]);
       } else {
-        counters_.handled.fetch_add(1, std::memory_order_relaxed);
+        count(Settlement::handled);
         ack_handled(*live[i], keys[i]);
       }
     }
@@ -289,17 +421,23 @@ class ServerCore {
   std::shared_ptr<Transport> transport_;
   ServerOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<ServerInstruments> instruments_;
   std::optional<Dispatcher> single_;
   std::optional<BatchDispatcher> batch_;
   ListenSpec spec_;
   RecentKeys dedup_;
   RecentKeys redeliveries_;
   Counters counters_;
+  std::atomic<std::uint64_t> in_progress_{0};  // taken, not settled yet
 
   std::mutex lifecycle_;
   std::condition_variable state_cv_;
   State state_ = State::idle;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::int64_t> release_at_{0};  // steady-clock ticks after which stopping releases
+  std::atomic<std::size_t> busy_{0};         // the poll thread + tasks posted and not finished
+  std::mutex idle_mutex_;
+  std::condition_variable idle_cv_;
   std::unique_ptr<Listener> listener_;
   std::optional<boost::asio::thread_pool> pool_;
   std::thread poll_thread_;
@@ -311,24 +449,32 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
                                        std::vector<Endpoint> endpoints, ServerOptions options) {
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
-  core_ = std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options),
-                                               std::optional<Dispatcher>(std::in_place, std::move(endpoints), logger),
-                                               std::nullopt);
+  auto instruments = options.metrics ? std::make_shared<detail::ServerInstruments>(options.metrics) : nullptr;
+  core_ = std::make_shared<detail::ServerCore>(
+      std::move(transport), std::move(targets), std::move(options),
+      std::optional<Dispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger), std::nullopt,
+      instruments);
 }
 
 NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
                                        std::vector<BatchEndpoint> endpoints, ServerOptions options) {
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
-  core_ =
-      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), std::nullopt,
-                                           std::optional<BatchDispatcher>(std::in_place, std::move(endpoints), logger));
+  auto instruments = options.metrics ? std::make_shared<detail::ServerInstruments>(options.metrics) : nullptr;
+  core_ = std::make_shared<detail::ServerCore>(
+      std::move(transport), std::move(targets), std::move(options), std::nullopt,
+      std::optional<BatchDispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger),
+      instruments);
 }
 
 NotificationServer::~NotificationServer() = default;
 void NotificationServer::start() { core_->start(); }
-void NotificationServer::stop() { core_->stop(); }
-void NotificationServer::wait() { core_->wait(); }
+void NotificationServer::stop() { core_->stop(std::chrono::milliseconds(0)); }
+void NotificationServer::stop(std::chrono::milliseconds drain_timeout) { core_->stop(drain_timeout); }
+void NotificationServer::wait() { core_->wait_until(std::nullopt); }
+bool NotificationServer::wait_for(std::chrono::milliseconds timeout) {
+  return core_->wait_until(std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0)));
+}
 ServerStats NotificationServer::stats() const noexcept { return core_->stats(); }
 
 }  // namespace herald

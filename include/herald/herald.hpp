@@ -7,6 +7,7 @@
 #include <herald/endpoint.hpp>
 #include <herald/error.hpp>
 #include <herald/filter.hpp>
+#include <herald/metrics.hpp>
 #include <herald/notification.hpp>
 #include <herald/notification_server.hpp>
 #include <herald/notifier.hpp>

@@ -2,6 +2,7 @@
 /// @file notification_server.hpp
 
 #include <herald/endpoint.hpp>
+#include <herald/metrics.hpp>
 #include <herald/target.hpp>
 #include <herald/transport.hpp>
 
@@ -48,6 +49,10 @@ struct ServerOptions {
   std::size_t credit_window = 1000;
   /// Logger; null → a private stderr logger.
   std::shared_ptr<spdlog::logger> logger;
+  /// Where received / handled / requeued / dead-lettered / duplicate / released counts, the
+  /// backlog and per-endpoint handler durations are kept; optional (see Metrics and
+  /// docs/operations.md).
+  std::shared_ptr<Metrics> metrics;
 };
 
 /// Counters of a server, since it was constructed.
@@ -63,6 +68,7 @@ struct ServerStats {
   std::uint64_t unknown_priority = 0;  ///< of dead_lettered: priority not one of the seven
   std::uint64_t duplicates = 0;        ///< acked and skipped by duplicate suppression
   std::uint64_t released = 0;          ///< returned unhandled at stop()
+  std::uint64_t in_progress = 0;       ///< taken from the transport and not settled yet
 };
 
 /// Receives notifications and dispatches them to endpoints, as oslo's NotificationServer.
@@ -71,7 +77,7 @@ struct ServerStats {
 /// pool, which decodes and dispatches; results become ack / requeue / reject. Undecodable
 /// messages and unknown priorities are dead-lettered with one warning and a counter.
 ///
-/// **Thread safety:** start(), stop(), wait() and stats() may be called from any thread, and
+/// **Thread safety:** start(), stop(), wait(), wait_for() and stats() may be called from any thread, and
 /// each is idempotent. Handlers run concurrently on the workers. Not copyable or movable; the
 /// destructor stops and waits.
 class NotificationServer {
@@ -91,10 +97,24 @@ class NotificationServer {
   /// wait() restarts it. @throws TransportError when the listener cannot be created.
   void start();
   /// Stops polling: nothing new is taken; handlers already running finish; messages taken but
-  /// not yet handled are released for redelivery. Returns without waiting.
+  /// not yet handled are released for redelivery. Returns without waiting. Same as
+  /// `stop(std::chrono::milliseconds(0))`.
   void stop();
-  /// Waits until the poll thread and every handler have finished (after stop()).
+  /// Stops with a drain period: nothing new is taken (the listener stops granting credit and
+  /// returns what it prefetched); messages already taken are still handled until
+  /// `drain_timeout` has passed; after that, those not yet started are released for
+  /// redelivery. A handler that is running is never interrupted. Returns without waiting; call
+  /// wait_for() to wait for the end. Calling it again may only shorten the drain (e.g. a second
+  /// SIGTERM → `stop()` releases at once).
+  void stop(std::chrono::milliseconds drain_timeout);
+  /// Waits until the poll thread and every handler have finished (after stop()), then the
+  /// listener is closed.
   void wait();
+  /// wait() with a deadline: true when the server finished within `timeout`; false when it has
+  /// not been stopped, or a handler (or, on amqp, the link detach) is still running. After
+  /// false, wait() or the destructor still wait for the end; a process that exits instead
+  /// loses nothing: the broker requeues deliveries that were never settled.
+  bool wait_for(std::chrono::milliseconds timeout);
   ServerStats stats() const noexcept;
 
  private:

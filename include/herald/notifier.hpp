@@ -1,6 +1,7 @@
 #pragma once
 /// @file notifier.hpp
 
+#include <herald/metrics.hpp>
 #include <herald/notification.hpp>
 #include <herald/priority.hpp>
 #include <herald/transport.hpp>
@@ -79,6 +80,9 @@ struct NotifierOptions {
   std::shared_ptr<NotificationCapture> capture;
   /// Logger for failures and for the `log` driver; null → a private stderr logger.
   std::shared_ptr<spdlog::logger> logger;
+  /// Where sent / confirmed / failed counts, in-flight and confirm latency are kept; optional
+  /// (see Metrics and docs/operations.md).
+  std::shared_ptr<Metrics> metrics;
 };
 
 /// Per-call overrides for Notifier::prepare (oslo's `prepare(publisher_id, retry)`).

@@ -1,6 +1,7 @@
 #pragma once
 /// @file transport.hpp
 
+#include <herald/metrics.hpp>
 #include <herald/transport_url.hpp>
 
 #include <chrono>
@@ -50,6 +51,9 @@ struct TransportOptions {
   /// Called on every change of status() (from the transport's I/O thread: keep it short and
   /// never call back into the transport from it). Optional.
   std::function<void(const TransportStatus&)> on_status_change;
+  /// Where herald_transport_state and herald_transport_reconnects_total are kept; optional
+  /// (see Metrics). Pass the same handle to the notifiers and servers using this transport.
+  std::shared_ptr<Metrics> metrics;
 };
 
 /// A connection to a message bus, shared by notifiers and servers.
