@@ -1,0 +1,5 @@
+# Metrics unit tests (memory://); the bridge test uses prometheus-cpp directly.
+herald_test(herald_metrics_tests LABELS unit SOURCES
+  ${CMAKE_CURRENT_LIST_DIR}/metrics_test.cpp
+  LIBS spdlog::spdlog prometheus-cpp::core)
+target_include_directories(herald_metrics_tests PRIVATE ${PROJECT_SOURCE_DIR})
