@@ -2,6 +2,7 @@
 // notifications from several publishers; a server with filtered endpoints and a worker pool
 // handles them; a live progress line on a terminal; a summary table at the end.
 #include "cli_common.hpp"
+#include "metrics_server.hpp"
 
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_set>
 
@@ -25,6 +27,7 @@ struct DemoArgs {
   std::size_t workers = 4;
   std::size_t producers = 2;
   bool verbose = false;
+  std::string metrics_address;
 };
 
 // Latency histogram: buckets of 2^(i/4) µs, lock-free.
@@ -64,7 +67,11 @@ int run_demo(const DemoArgs& args) {
   auto logger = make_cli_logger(args.verbose);
   TransportOptions transport_options;
   transport_options.logger = logger;
+  if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
   auto transport = Transport::open("memory://?max_depth=20000&overflow=block", transport_options);
+  std::optional<MetricsServer> http;
+  if (transport_options.metrics)
+    http.emplace(args.metrics_address, transport_options.metrics, [&] { return readiness_of(*transport); });
 
   LatencyHistogram latency;
   std::array<EndpointCounter, 4> counters;
@@ -116,6 +123,7 @@ int run_demo(const DemoArgs& args) {
   server_options.allow_requeue = true;
   server_options.max_redeliveries = 3;
   server_options.logger = logger;
+  server_options.metrics = transport_options.metrics;
   NotificationServer server(transport, {Target{"notifications", ""}}, {audit_trail, telemetry, alerts, billing},
                             server_options);
   server.start();
@@ -133,6 +141,7 @@ int run_demo(const DemoArgs& args) {
                                            {"compute.host1", Priority::error, "compute.instance.fault"}}};
   NotifierOptions notifier_options;
   notifier_options.logger = logger;
+  notifier_options.metrics = transport_options.metrics;
   Notifier base(transport, notifier_options);
 
   const auto start = Clock::now();
@@ -214,6 +223,8 @@ void add_demo_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--workers", args->workers, "Server worker threads")->capture_default_str();
   cmd->add_option("--producers", args->producers, "Notifier threads")->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log warnings and debug lines");
+  cmd->add_option("--metrics-address", args->metrics_address,
+                  "Serve /metrics, /healthz and /readyz on host:port while the demo runs");
   cmd->callback([args, &exit_code] { exit_code = run_demo(*args); });
 }
 

@@ -1,10 +1,14 @@
 // herald listen: prints each notification handled, one JSON object per line.
 #include "cli_common.hpp"
+#include "metrics_server.hpp"
+#include "shutdown.hpp"
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace herald::cli {
@@ -22,7 +26,35 @@ struct ListenArgs {
   std::string format = "jsonl";
   std::string exchange = "openstack";
   bool verbose = false;
+  std::string metrics_address;
+  double shutdown_timeout_seconds = 10;
+  unsigned handler_delay_ms = 0;  // testing: a slow handler
 };
+
+// SIGINT/SIGTERM: stop taking work, drain with a deadline, summary, exit code (docs/operations.md).
+int drain_after_signal(NotificationServer& server, const StopSignals& signals, double shutdown_timeout_seconds) {
+  const ShutdownBudget budget = shutdown_budget(shutdown_timeout_seconds);
+  const auto give_up_at = std::chrono::steady_clock::now() + budget.total;
+  server.stop(budget.drain);
+  bool done = false;
+  while (!(done = server.wait_for(std::chrono::milliseconds(50)))) {
+    if (signals.count() > 1) server.stop();  // a second signal: release the rest now
+    if (std::chrono::steady_clock::now() >= give_up_at) break;
+  }
+  const ServerStats stats = server.stats();
+  const std::string why = "stopped by " + signal_name(signals.first_signal());
+  print_listen_summary(why.c_str(), stats);
+  int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
+                                 : (done && stats.released == 0 ? kExitOk : kExitIncomplete);
+  if (!done) {
+    // A handler is still running past the deadline: exit without waiting for it; the broker
+    // requeues every delivery that was never settled.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
+}
 
 int run_listen(const ListenArgs& args) {
   auto logger = make_cli_logger(args.verbose);
@@ -38,6 +70,7 @@ int run_listen(const ListenArgs& args) {
   const bool pretty = args.format == "pretty";
   Endpoint printer{"listen"};
   printer.filter(filter).on(std::span<const Priority>(priorities), [&](const Notification& n) {
+    if (args.handler_delay_ms != 0) std::this_thread::sleep_for(std::chrono::milliseconds(args.handler_delay_ms));
     std::string line = notification_json(n, pretty);
     std::lock_guard lock(mutex);
     // Past --count, hand the message back untouched for the next consumer.
@@ -49,32 +82,49 @@ int run_listen(const ListenArgs& args) {
     return Result::handled;
   });
 
+  StopSignals signals;
+  std::atomic<bool> started{false};
   TransportOptions transport_options;
   transport_options.control_exchange = args.exchange;
   transport_options.logger = logger;
+  if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
   auto transport = Transport::open(args.url, transport_options);
+  std::optional<MetricsServer> http;
+  if (transport_options.metrics)
+    http.emplace(args.metrics_address, transport_options.metrics, [&]() -> Readiness {
+      if (signals.requested()) return {false, "shutting down"};
+      if (!started.load()) return {false, "starting: links not attached yet"};
+      return readiness_of(*transport);
+    });
   ServerOptions options;
   options.workers = 1;  // keeps output in arrival order
   options.pool = args.pool;
   options.allow_requeue = true;
   options.max_redeliveries = 1'000'000;
   options.logger = logger;
+  options.metrics = transport_options.metrics;
   NotificationServer server(transport, {Target{args.topic, ""}}, {printer}, options);
-  install_stop_signals();
   server.start();
+  started.store(true);
 
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   bool timed_out = false;
   {
     std::unique_lock lock(mutex);
-    while (!(args.count != 0 && printed >= args.count) && !stop_requested()) {
+    while (!(args.count != 0 && printed >= args.count) && !signals.requested()) {
       if (args.timeout_seconds > 0 && std::chrono::steady_clock::now() >= deadline) {
         timed_out = true;
         break;
       }
       done_cv.wait_for(lock, std::chrono::milliseconds(100));
     }
+  }
+  if (signals.requested()) {
+    int code = drain_after_signal(server, signals, args.shutdown_timeout_seconds);
+    std::lock_guard lock(mutex);
+    if (code == kExitOk && args.count != 0 && printed < args.count) return 4;  // interrupted before --count
+    return code;
   }
   server.stop();
   server.wait();
@@ -106,6 +156,14 @@ void add_listen_command(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"jsonl", "pretty"}));
   cmd->add_option("--exchange", args->exchange, "Control exchange")->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");
+  cmd->add_option("--metrics-address", args->metrics_address,
+                  "Serve /metrics, /healthz and /readyz on host:port (e.g. 127.0.0.1:9464)");
+  cmd->add_option("--shutdown-timeout", args->shutdown_timeout_seconds,
+                  "Seconds to drain after SIGINT/SIGTERM before releasing the rest and exiting")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  // Testing only (hidden): every handler call sleeps this long, to hold deliveries.
+  cmd->add_option("--handler-delay-ms", args->handler_delay_ms, "")->group("");
   cmd->callback([args, &exit_code] { exit_code = run_listen(*args); });
 }
 

@@ -1,8 +1,13 @@
 // herald send: sends N notifications and waits until every one is confirmed.
 #include "cli_common.hpp"
+#include "metrics_server.hpp"
+#include "shutdown.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 namespace herald::cli {
 namespace {
@@ -20,16 +25,48 @@ struct SendArgs {
   std::string exchange = "openstack";
   double timeout_seconds = 30;
   bool verbose = false;
+  std::string metrics_address;
+  double shutdown_timeout_seconds = 10;
 };
+
+// Waits for confirmations until `timeout`, or after SIGINT/SIGTERM at most the shutdown budget;
+// a second signal stops waiting.
+FlushResult flush_until_done_or_stopped(Notifier& notifier, const StopSignals& signals,
+                                        std::chrono::milliseconds timeout, double shutdown_timeout_seconds) {
+  using Clock = std::chrono::steady_clock;
+  const auto normal_deadline = Clock::now() + timeout;
+  std::optional<Clock::time_point> stop_deadline;
+  FlushResult result;
+  for (;;) {
+    if (signals.requested() && !stop_deadline)
+      stop_deadline = Clock::now() + shutdown_budget(shutdown_timeout_seconds).total;
+    const auto deadline = stop_deadline ? std::min(normal_deadline, *stop_deadline) : normal_deadline;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    FlushResult slice = notifier.flush(std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100)));
+    result.pending = slice.pending;
+    result.failed += slice.failed;
+    if (slice.last_error) result.last_error = slice.last_error;
+    if (slice.pending == 0 || left.count() <= 0 || signals.count() > 1) return result;
+  }
+}
 
 int run_send(const SendArgs& args) {
   auto logger = make_cli_logger(args.verbose);
   Priority priority = parse_priorities(args.priority).front();
+  StopSignals signals;
   TransportOptions transport_options;
   transport_options.control_exchange = args.exchange;
   transport_options.logger = logger;
+  if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
   auto transport = Transport::open(args.url, transport_options);
+  std::optional<MetricsServer> http;
+  if (transport_options.metrics)
+    http.emplace(args.metrics_address, transport_options.metrics, [&]() -> Readiness {
+      if (signals.requested()) return {false, "shutting down"};
+      return readiness_of(*transport);
+    });
   NotifierOptions options;
+  options.metrics = transport_options.metrics;
   options.publisher_id = args.publisher_id;
   options.topics = {args.topic};
   options.drivers = {args.driver};
@@ -37,9 +74,11 @@ int run_send(const SendArgs& args) {
   Notifier notifier(transport, options);
 
   auto start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < args.count; ++i) notifier.notify(priority, args.context, args.event_type, args.payload);
+  // A signal stops taking work: the loop ends, what was sent is flushed with a deadline.
+  for (std::size_t i = 0; i < args.count && !signals.requested(); ++i)
+    notifier.notify(priority, args.context, args.event_type, args.payload);
   auto timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
-  FlushResult flushed = notifier.flush(timeout);
+  FlushResult flushed = flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   NotifierStats stats = notifier.stats();
   std::printf(
@@ -49,7 +88,20 @@ int run_send(const SendArgs& args) {
       static_cast<unsigned long long>(flushed.pending), seconds,
       seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
   if (flushed.last_error) std::fprintf(stderr, "herald send: last error: %s\n", flushed.last_error.message().c_str());
-  return stats.confirmed == args.count && stats.failed == 0 ? 0 : 1;
+  if (stats.failed != 0 && !signals.requested()) return kExitFailures;
+  if (stats.confirmed == args.count) return kExitOk;
+  const std::string why = signals.requested() ? "stopped by " + signal_name(signals.first_signal()) : "timed out";
+  print_send_summary(why.c_str(), args.count, stats);
+  int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
+                                 : (stats.failed != 0 ? kExitFailures : kExitIncomplete);
+  if (signals.requested() && flushed.pending != 0) {
+    // Past the shutdown deadline: do not wait for the transport to close (the summary says
+    // what was left unconfirmed).
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }
+  return code;
 }
 
 }  // namespace
@@ -71,6 +123,12 @@ void add_send_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--exchange", args->exchange, "Control exchange")->capture_default_str();
   cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations")->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");
+  cmd->add_option("--metrics-address", args->metrics_address,
+                  "Serve /metrics, /healthz and /readyz on host:port (e.g. 127.0.0.1:9464)");
+  cmd->add_option("--shutdown-timeout", args->shutdown_timeout_seconds,
+                  "Seconds to wait for confirmations after SIGINT/SIGTERM before exiting")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->callback([args, &exit_code] { exit_code = run_send(*args); });
 }
 

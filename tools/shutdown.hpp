@@ -1,0 +1,76 @@
+#pragma once
+// Graceful shutdown of the CLI's commands: SIGINT/SIGTERM through a self-pipe (the handler only
+// write()s the signal number; a watcher thread does the rest), the shutdown summary lines and
+// the documented exit codes (docs/operations.md, "Shutdown").
+
+#include <herald/notification_server.hpp>
+#include <herald/notifier.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <thread>
+
+namespace herald::cli {
+
+/// Exit codes shared by send and listen.
+enum ExitCode : int {
+  kExitOk = 0,          ///< everything asked for was done
+  kExitFailures = 1,    ///< send: some notifications failed
+  kExitUsage = 2,       ///< bad arguments or configuration
+  kExitIncomplete = 3,  ///< stopped (deadline, --timeout or signal) with work left: unsent or
+                        ///< unconfirmed (send), released or still running (listen); nothing lost
+};
+
+/// 128 + signal number: the exit code after a second signal cut the shutdown short.
+int signal_exit_code(int signal) noexcept;
+/// "SIGTERM", "SIGINT", or "signal N".
+std::string signal_name(int signal);
+
+/// Catches SIGINT and SIGTERM while it lives (one instance at a time); restores the previous
+/// handlers when destroyed.
+/// **Thread safety:** the accessors may be called from any thread; `on_signal` runs on the
+/// watcher thread (keep it short; it may call NotificationServer::stop()).
+class StopSignals {
+ public:
+  /// @param on_signal called for every signal with its number and how many came so far.
+  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {});
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  bool requested() const noexcept { return count_.load() > 0; }
+  /// How many signals came (a second one means "stop now").
+  int count() const noexcept { return count_.load(); }
+  /// The first signal's number, or 0.
+  int first_signal() const noexcept { return first_.load(); }
+
+ private:
+  void watch();
+  int pipe_[2] = {-1, -1};
+  std::function<void(int, int)> on_signal_;
+  std::atomic<int> count_{0};
+  std::atomic<int> first_{0};
+  std::thread watcher_;
+  struct sigaction previous_[2] = {};  // SIGINT, SIGTERM
+};
+
+/// `--shutdown-timeout` split in two: handlers may drain until `drain`, and the rest (release,
+/// link detach, close) has until `total`.
+struct ShutdownBudget {
+  std::chrono::milliseconds total;
+  std::chrono::milliseconds drain;
+};
+ShutdownBudget shutdown_budget(double seconds);
+
+/// One stderr line: "herald send: <why>: N requested, S sent, C confirmed, F failed,
+/// U unconfirmed, X unsent".
+void print_send_summary(const char* why, std::uint64_t requested, const NotifierStats& stats);
+/// One stderr line: "herald listen: <why>: H handled, R released, D dead-lettered, P duplicates,
+/// I still in progress".
+void print_listen_summary(const char* why, const ServerStats& stats);
+
+}  // namespace herald::cli
