@@ -46,13 +46,10 @@ int drain_after_signal(NotificationServer& server, const StopSignals& signals, d
   print_listen_summary(why.c_str(), stats);
   int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
                                  : (done && stats.released == 0 ? kExitOk : kExitIncomplete);
-  if (!done) {
-    // A handler is still running past the deadline: exit without waiting for it; the broker
-    // requeues every delivery that was never settled.
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(code);
-  }
+  // The server and the transport close when run_listen returns; if that (or a handler still
+  // running) outlasts the deadline, the process exits anyway and the broker requeues every
+  // delivery that was never settled.
+  exit_at(done ? give_up_at : std::chrono::steady_clock::now(), code);
   return code;
 }
 

@@ -29,13 +29,14 @@ struct SendArgs {
   double shutdown_timeout_seconds = 10;
 };
 
-// Waits for confirmations until `timeout`, or after SIGINT/SIGTERM at most the shutdown budget;
-// a second signal stops waiting.
+using Clock = std::chrono::steady_clock;
+
+// Waits for confirmations until `timeout`, or after SIGINT/SIGTERM at most the shutdown budget
+// (`stop_deadline` is set when the first signal is seen); a second signal stops waiting.
 FlushResult flush_until_done_or_stopped(Notifier& notifier, const StopSignals& signals,
-                                        std::chrono::milliseconds timeout, double shutdown_timeout_seconds) {
-  using Clock = std::chrono::steady_clock;
+                                        std::chrono::milliseconds timeout, double shutdown_timeout_seconds,
+                                        std::optional<Clock::time_point>& stop_deadline) {
   const auto normal_deadline = Clock::now() + timeout;
-  std::optional<Clock::time_point> stop_deadline;
   FlushResult result;
   for (;;) {
     if (signals.requested() && !stop_deadline)
@@ -78,7 +79,9 @@ int run_send(const SendArgs& args) {
   for (std::size_t i = 0; i < args.count && !signals.requested(); ++i)
     notifier.notify(priority, args.context, args.event_type, args.payload);
   auto timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
-  FlushResult flushed = flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds);
+  std::optional<Clock::time_point> stop_deadline;
+  FlushResult flushed =
+      flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds, stop_deadline);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   NotifierStats stats = notifier.stats();
   std::printf(
@@ -88,19 +91,22 @@ int run_send(const SendArgs& args) {
       static_cast<unsigned long long>(flushed.pending), seconds,
       seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
   if (flushed.last_error) std::fprintf(stderr, "herald send: last error: %s\n", flushed.last_error.message().c_str());
-  if (stats.failed != 0 && !signals.requested()) return kExitFailures;
-  if (stats.confirmed == args.count) return kExitOk;
-  const std::string why = signals.requested() ? "stopped by " + signal_name(signals.first_signal()) : "timed out";
-  print_send_summary(why.c_str(), args.count, stats);
-  int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
-                                 : (stats.failed != 0 ? kExitFailures : kExitIncomplete);
-  if (signals.requested() && flushed.pending != 0) {
-    // Past the shutdown deadline: do not wait for the transport to close (the summary says
-    // what was left unconfirmed).
-    std::fflush(stdout);
-    std::fflush(stderr);
-    std::_Exit(code);
+  int code = kExitOk;
+  if (stats.confirmed == args.count && stats.failed == 0)
+    code = kExitOk;
+  else if (signals.count() > 1)
+    code = signal_exit_code(signals.first_signal());  // a second signal cut the flush short
+  else
+    code = stats.failed != 0 ? kExitFailures : kExitIncomplete;
+  if (code != kExitOk) {
+    const std::string why = signals.requested()    ? "stopped by " + signal_name(signals.first_signal())
+                            : flushed.pending != 0 ? "timed out"
+                                                   : "failures";
+    print_send_summary(why.c_str(), args.count, stats);
   }
+  // After a signal, closing the transport (it waits for unconfirmed sends) must also end by the
+  // shutdown deadline.
+  if (stop_deadline) exit_at(*stop_deadline, code);
   return code;
 }
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace herald::cli {
@@ -77,9 +78,19 @@ void StopSignals::watch() {
 
 ShutdownBudget shutdown_budget(double seconds) {
   auto total = std::chrono::milliseconds(static_cast<long long>(std::max(0.0, seconds) * 1000));
-  // Leave a fifth (at most 1 s) after the drain for releasing, detaching and closing.
-  auto reserve = std::min<std::chrono::milliseconds>(total / 5, std::chrono::seconds(1));
+  // Two fifths, at most 2.5 s, after the drain for releasing, detaching and closing: the amqp
+  // driver waits up to its detach_timeout (2 s) for the links.
+  auto reserve = std::min<std::chrono::milliseconds>(total * 2 / 5, std::chrono::milliseconds(2500));
   return {total, total - reserve};
+}
+
+void exit_at(std::chrono::steady_clock::time_point deadline, int code) {
+  std::thread([deadline, code] {
+    std::this_thread::sleep_until(deadline);
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code);
+  }).detach();
 }
 
 void print_send_summary(const char* why, std::uint64_t requested, const NotifierStats& stats) {

@@ -58,13 +58,20 @@ class StopSignals {
   struct sigaction previous_[2] = {};  // SIGINT, SIGTERM
 };
 
-/// `--shutdown-timeout` split in two: handlers may drain until `drain`, and the rest (release,
-/// link detach, close) has until `total`.
+/// `--shutdown-timeout` split in two: handlers may drain until `drain`; the rest of `total`
+/// is left for releasing, detaching the links and closing the connection (on RabbitMQ 3.10 the
+/// detach reply is what makes the broker apply the last acks).
 struct ShutdownBudget {
   std::chrono::milliseconds total;
   std::chrono::milliseconds drain;
 };
 ShutdownBudget shutdown_budget(double seconds);
+
+/// Arms a watchdog: if the process still runs at `deadline` (closing the transport is taking
+/// too long), it flushes stdio and exits with `code` without running destructors. Whatever was
+/// not settled or confirmed by then is requeued by the broker (listen) or was reported
+/// unconfirmed (send). Returning from main() earlier simply ends it.
+void exit_at(std::chrono::steady_clock::time_point deadline, int code);
 
 /// One stderr line: "herald send: <why>: N requested, S sent, C confirmed, F failed,
 /// U unconfirmed, X unsent".
