@@ -86,9 +86,9 @@ int run_send(const SendArgs& args) {
   NotifierStats stats = notifier.stats();
   std::printf(
       "sent %zu notification(s) to %s.%s via %s: %llu confirmed, %llu failed, %llu unconfirmed in %.3f s (%.0f/s)\n",
-      args.count, args.topic.c_str(), std::string(to_string(priority)).c_str(), transport->url().to_string().c_str(),
-      static_cast<unsigned long long>(stats.confirmed), static_cast<unsigned long long>(stats.failed),
-      static_cast<unsigned long long>(flushed.pending), seconds,
+      static_cast<std::size_t>(stats.sent), args.topic.c_str(), std::string(to_string(priority)).c_str(),
+      transport->url().to_string().c_str(), static_cast<unsigned long long>(stats.confirmed),
+      static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(flushed.pending), seconds,
       seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
   if (flushed.last_error) std::fprintf(stderr, "herald send: last error: %s\n", flushed.last_error.message().c_str());
   int code = kExitOk;
