@@ -62,6 +62,7 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
     : transport_(std::move(transport)), options_(std::move(options)), logger_(logger_or_default(options_.logger)) {
   if (!transport_) throw ConfigError("transport: a transport is required");
   validate(options_);
+  if (!options_.metrics) options_.metrics = transport_->options().metrics;  // the transport's handle by default
   if (options_.metrics) instruments_ = std::make_unique<NotifierInstruments>(options_.metrics);
   enabled_ =
       !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });

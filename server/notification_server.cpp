@@ -47,6 +47,13 @@ std::string message_key(const Notification& n, const IncomingMessage& message) {
 
 std::int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
 
+// ServerOptions::metrics, else the transport's; null when neither has a handle.
+std::shared_ptr<ServerInstruments> server_instruments(const std::shared_ptr<Transport>& transport,
+                                                      ServerOptions& options) {
+  if (!options.metrics && transport) options.metrics = transport->options().metrics;
+  return options.metrics ? std::make_shared<ServerInstruments>(options.metrics) : nullptr;
+}
+
 // Wraps every handler so that its duration lands in herald_handler_duration_seconds{endpoint}
 // (the series is resolved once per endpoint here, not per call). dispatch/ stays free of clocks.
 template <typename HandlerT>
@@ -449,7 +456,7 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
                                        std::vector<Endpoint> endpoints, ServerOptions options) {
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
-  auto instruments = options.metrics ? std::make_shared<detail::ServerInstruments>(options.metrics) : nullptr;
+  auto instruments = detail::server_instruments(transport, options);
   core_ = std::make_shared<detail::ServerCore>(
       std::move(transport), std::move(targets), std::move(options),
       std::optional<Dispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger), std::nullopt,
@@ -460,7 +467,7 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
                                        std::vector<BatchEndpoint> endpoints, ServerOptions options) {
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
-  auto instruments = options.metrics ? std::make_shared<detail::ServerInstruments>(options.metrics) : nullptr;
+  auto instruments = detail::server_instruments(transport, options);
   core_ = std::make_shared<detail::ServerCore>(
       std::move(transport), std::move(targets), std::move(options), std::nullopt,
       std::optional<BatchDispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger),

@@ -14,14 +14,15 @@ class MetricsCore;
 
 /// A set of Prometheus metrics that transports, notifiers and servers update.
 ///
-/// Pass the same handle to `TransportOptions::metrics`, `NotifierOptions::metrics` and
-/// `ServerOptions::metrics`; each registers its series once and updates them on its own
-/// threads. Several notifiers or servers sharing one handle add into the same series.
+/// Pass it as `TransportOptions::metrics`: the transport, and the notifiers and servers using
+/// it (unless `NotifierOptions::metrics` / `ServerOptions::metrics` name another handle),
+/// register their series once and update them on their own threads. Several notifiers or
+/// servers sharing one handle add into the same series.
 ///
 /// ```cpp
 /// auto metrics = herald::Metrics::create();
 /// auto transport = herald::Transport::open(url, {.metrics = metrics});
-/// herald::Notifier notifier(transport, {.publisher_id = "svc", .metrics = metrics});
+/// herald::Notifier notifier(transport, {.publisher_id = "svc"});  // counts into `metrics`
 /// std::string text = metrics->serialize();  // serve it on /metrics
 /// ```
 /// An application that already uses prometheus-cpp can make the handle over its own

@@ -50,8 +50,8 @@ struct ServerOptions {
   /// Logger; null → a private stderr logger.
   std::shared_ptr<spdlog::logger> logger;
   /// Where received / handled / requeued / dead-lettered / duplicate / released counts, the
-  /// backlog and per-endpoint handler durations are kept; optional (see Metrics and
-  /// docs/operations.md).
+  /// backlog and per-endpoint handler durations are kept (see Metrics and docs/operations.md).
+  /// Null → the transport's `TransportOptions::metrics`, if any.
   std::shared_ptr<Metrics> metrics;
 };
 

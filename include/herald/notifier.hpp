@@ -80,8 +80,8 @@ struct NotifierOptions {
   std::shared_ptr<NotificationCapture> capture;
   /// Logger for failures and for the `log` driver; null → a private stderr logger.
   std::shared_ptr<spdlog::logger> logger;
-  /// Where sent / confirmed / failed counts, in-flight and confirm latency are kept; optional
-  /// (see Metrics and docs/operations.md).
+  /// Where sent / confirmed / failed counts, in-flight and confirm latency are kept (see
+  /// Metrics and docs/operations.md). Null → the transport's `TransportOptions::metrics`, if any.
   std::shared_ptr<Metrics> metrics;
 };
 

@@ -52,7 +52,8 @@ struct TransportOptions {
   /// never call back into the transport from it). Optional.
   std::function<void(const TransportStatus&)> on_status_change;
   /// Where herald_transport_state and herald_transport_reconnects_total are kept; optional
-  /// (see Metrics). Pass the same handle to the notifiers and servers using this transport.
+  /// (see Metrics). Notifiers and servers on this transport use it too unless their own
+  /// options name another handle.
   std::shared_ptr<Metrics> metrics;
 };
 

@@ -112,6 +112,28 @@ TEST(Metrics, ServerCountsRequeuesAndTheRedeliveryLimit) {
   EXPECT_EQ(value(*metrics, R"(herald_handler_duration_seconds_count{endpoint="poison"})"), 3);
 }
 
+TEST(Metrics, NotifiersAndServersUseTheTransportsHandleByDefault) {
+  auto metrics = Metrics::create();
+  auto transport = Transport::open("memory://", {.metrics = metrics});
+  std::atomic<int> handled{0};
+  Endpoint e{"e"};
+  e.on(Priority::debug, [&](const Notification&) { return handled.fetch_add(1), Result::handled; });
+  NotificationServer server(transport, {Target{}}, {e});
+  server.start();
+  Notifier notifier(transport, {});
+  notifier.debug("{}", "e", "{}");
+  ASSERT_TRUE(eventually([&] { return handled.load() == 1 && server.stats().in_progress == 0; }));
+  EXPECT_EQ(value(*metrics, R"(herald_notifications_confirmed_total{priority="debug"})"), 1);
+  EXPECT_EQ(value(*metrics, "herald_server_handled_total"), 1);
+  // Another handle in the options wins.
+  auto own = Metrics::create();
+  Notifier separate(transport, {.metrics = own});
+  separate.debug("{}", "e", "{}");
+  separate.flush(std::chrono::seconds(5));
+  EXPECT_EQ(value(*own, R"(herald_notifications_confirmed_total{priority="debug"})"), 1);
+  EXPECT_EQ(value(*metrics, R"(herald_notifications_confirmed_total{priority="debug"})"), 1);
+}
+
 TEST(Metrics, BridgeRegistersInTheApplicationsRegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto& own = prometheus::BuildCounter().Name("app_requests_total").Help("the app's own").Register(*registry);
