@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -32,7 +33,9 @@ struct ListenArgs {
 };
 
 // SIGINT/SIGTERM: stop taking work, drain with a deadline, summary, exit code (docs/operations.md).
-int drain_after_signal(NotificationServer& server, const StopSignals& signals, double shutdown_timeout_seconds) {
+// `count_unmet` says whether --count was asked for and not reached (exit code 4 when clean).
+int drain_after_signal(NotificationServer& server, const StopSignals& signals, double shutdown_timeout_seconds,
+                       const std::function<bool()>& count_unmet) {
   const ShutdownBudget budget = shutdown_budget(shutdown_timeout_seconds);
   const auto give_up_at = std::chrono::steady_clock::now() + budget.total;
   server.stop(budget.drain);
@@ -46,6 +49,7 @@ int drain_after_signal(NotificationServer& server, const StopSignals& signals, d
   print_listen_summary(why.c_str(), stats);
   int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
                                  : (done && stats.released == 0 ? kExitOk : kExitIncomplete);
+  if (code == kExitOk && count_unmet()) code = kExitInterruptedBeforeCount;
   // The server and the transport close when run_listen returns; if that (or a handler still
   // running) outlasts the deadline, the process exits anyway and the broker requeues every
   // delivery that was never settled.
@@ -118,10 +122,10 @@ int run_listen(const ListenArgs& args) {
     }
   }
   if (signals.requested()) {
-    int code = drain_after_signal(server, signals, args.shutdown_timeout_seconds);
-    std::lock_guard lock(mutex);
-    if (code == kExitOk && args.count != 0 && printed < args.count) return 4;  // interrupted before --count
-    return code;
+    return drain_after_signal(server, signals, args.shutdown_timeout_seconds, [&] {
+      std::lock_guard lock(mutex);
+      return args.count != 0 && printed < args.count;
+    });
   }
   server.stop();
   server.wait();

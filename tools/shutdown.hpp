@@ -18,11 +18,12 @@ namespace herald::cli {
 
 /// Exit codes shared by send and listen.
 enum ExitCode : int {
-  kExitOk = 0,          ///< everything asked for was done
-  kExitFailures = 1,    ///< send: some notifications failed
-  kExitUsage = 2,       ///< bad arguments or configuration
-  kExitIncomplete = 3,  ///< stopped (deadline, --timeout or signal) with work left: unsent or
-                        ///< unconfirmed (send), released or still running (listen); nothing lost
+  kExitOk = 0,                      ///< everything asked for was done
+  kExitFailures = 1,                ///< send: some notifications failed
+  kExitUsage = 2,                   ///< bad arguments or configuration
+  kExitIncomplete = 3,              ///< stopped (deadline, --timeout or signal) with work left: unsent or
+                                    ///< unconfirmed (send), released or still running (listen); nothing lost
+  kExitInterruptedBeforeCount = 4,  ///< listen: a signal came before --count, everything held was handled
 };
 
 /// 128 + signal number: the exit code after a second signal cut the shutdown short.
