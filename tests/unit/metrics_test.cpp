@@ -134,6 +134,26 @@ TEST(Metrics, NotifiersAndServersUseTheTransportsHandleByDefault) {
   EXPECT_EQ(value(*metrics, R"(herald_notifications_confirmed_total{priority="debug"})"), 1);
 }
 
+TEST(Metrics, BatchServersCountMessagesAndTimeEachBatchCall) {
+  auto metrics = Metrics::create();
+  auto transport = Transport::open("memory://", {.metrics = metrics});
+  std::atomic<int> calls{0}, messages{0};
+  BatchEndpoint e{"batcher"};
+  e.on(Priority::sample, [&](std::span<const Notification* const> batch) {
+    calls.fetch_add(1);
+    messages.fetch_add(static_cast<int>(batch.size()));
+    return Result::handled;
+  });
+  Notifier notifier(transport, {});
+  for (int i = 0; i < 30; ++i) notifier.sample("{}", "e", "{}");
+  NotificationServer server(transport, {Target{}}, {e},
+                            {.batch_size = 10, .batch_timeout = std::chrono::milliseconds(50)});
+  server.start();
+  ASSERT_TRUE(eventually([&] { return messages.load() == 30 && server.stats().in_progress == 0; }));
+  EXPECT_EQ(value(*metrics, "herald_server_handled_total"), 30);
+  EXPECT_EQ(value(*metrics, R"(herald_handler_duration_seconds_count{endpoint="batcher"})"), calls.load());
+}
+
 TEST(Metrics, BridgeRegistersInTheApplicationsRegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto& own = prometheus::BuildCounter().Name("app_requests_total").Help("the app's own").Register(*registry);
