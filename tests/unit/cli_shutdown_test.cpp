@@ -1,0 +1,59 @@
+// The CLI's shutdown plumbing (tools/shutdown): signals reach the watcher thread through the
+// self-pipe, the previous handlers come back, and the shutdown budget leaves time to close.
+#include "test_support.hpp"
+
+#include "tools/shutdown.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+using namespace herald;
+using herald::test::eventually;
+using namespace std::chrono_literals;
+
+namespace {
+
+extern "C" void previous_handler(int) {}
+
+TEST(CliStopSignals, SignalsArriveOnTheWatcherThreadAndCount) {
+  std::atomic<int> last_signal{0}, last_count{0};
+  cli::StopSignals signals([&](int signal, int count) {
+    last_signal.store(signal);
+    last_count.store(count);
+  });
+  EXPECT_FALSE(signals.requested());
+  ::raise(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return last_count.load() == 1; }));
+  EXPECT_TRUE(signals.requested());
+  EXPECT_EQ(signals.first_signal(), SIGTERM);
+  EXPECT_EQ(last_signal.load(), SIGTERM);
+  ::raise(SIGINT);
+  ASSERT_TRUE(eventually([&] { return signals.count() == 2; }));
+  EXPECT_EQ(signals.first_signal(), SIGTERM);
+  EXPECT_EQ(last_signal.load(), SIGINT);
+}
+
+TEST(CliStopSignals, PreviousHandlersAreRestored) {
+  struct sigaction mine {};
+  mine.sa_handler = previous_handler;
+  sigemptyset(&mine.sa_mask);
+  struct sigaction saved {};
+  ASSERT_EQ(::sigaction(SIGTERM, &mine, &saved), 0);
+  { cli::StopSignals signals; }
+  struct sigaction now {};
+  ::sigaction(SIGTERM, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, &previous_handler);
+  ::sigaction(SIGTERM, &saved, nullptr);
+}
+
+TEST(CliStopSignals, BudgetLeavesTimeToCloseAfterTheDrain) {
+  EXPECT_EQ(cli::shutdown_budget(5).total, 5000ms);
+  EXPECT_EQ(cli::shutdown_budget(5).drain, 3000ms);
+  EXPECT_EQ(cli::shutdown_budget(10).drain, 7500ms);  // the reserve is at most 2.5 s
+  EXPECT_EQ(cli::shutdown_budget(0).drain, 0ms);
+  EXPECT_EQ(cli::signal_exit_code(SIGTERM), 143);
+  EXPECT_EQ(cli::signal_name(SIGINT), "SIGINT");
+}
+
+}  // namespace
