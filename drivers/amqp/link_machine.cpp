@@ -88,7 +88,9 @@ void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool
     address.state = LinkState::none;
     address.credit = 0;
     address.verifying = false;
-    if (address.declared == DeclareState::declaring) address.declared = DeclareState::needed;
+    // A restarted broker forgot non-durable exchanges and queues, and RabbitMQ 3.x would accept
+    // (and drop) messages to an exchange whose queue is gone: declare again before sending.
+    if (options_.declare) address.declared = DeclareState::needed;
   }
   sender_links_.clear();
   std::vector<ConsumerId> finished;

@@ -94,7 +94,7 @@ void LinkMachine::on_declared(TimePoint now, const std::string& name, const Decl
     address.refusals = 0;
     address.backoff.failures = 0;
     address.backoff.retry_at = {};
-    address.problem.clear();
+    if (!address.probing) address.problem.clear();
     address.last_check = now;
     pump(now, name, address);
     update_status();

@@ -39,13 +39,26 @@ class MachineHarness {
   LinkMachine::TimePoint now{std::chrono::seconds(1000)};
   std::vector<Action> actions;  // since the last take()
   Outcomes outcomes;
+  std::optional<action::AttachSender> latest_sender_attach;  // across take() calls
 
   /// Collects the machine's actions and runs Complete callbacks (as the adapter does).
+  /// Answer every Declare with success at once (tests of declarations turn this off).
+  bool auto_declare = true;
+
   std::vector<Action>& take() {
     actions = machine.take_actions();
-    for (Action& a : actions)
+    if (auto_declare) {
+      for (std::size_t i = 0; i < actions.size(); ++i)
+        if (auto* d = std::get_if<action::Declare>(&actions[i])) {
+          machine.on_declared(now, std::string(d->address), {});
+          for (Action& more : machine.take_actions()) actions.push_back(std::move(more));
+        }
+    }
+    for (Action& a : actions) {
       if (auto* c = std::get_if<action::Complete>(&a))
         if (c->done) c->done(c->error, c->reason);
+      if (auto* attach = std::get_if<action::AttachSender>(&a)) latest_sender_attach = *attach;
+    }
     return actions;
   }
   template <class T>
@@ -81,9 +94,11 @@ class MachineHarness {
   }
   /// Declares ok (if asked), opens the sender link and grants credit; returns its link id.
   detail::LinkId open_sender(const std::string& address = "/exchange/openstack/n.info", std::uint32_t credit = 100) {
-    machine.on_declared(now, address, {});  // a repeat counts as a periodic check: harmless
-    take();
-    auto attach = first<action::AttachSender>();
+    if (!auto_declare) {
+      machine.on_declared(now, address, {});  // a repeat counts as a periodic check: harmless
+      take();
+    }
+    auto attach = latest_sender_attach;
     EXPECT_TRUE(attach) << "no AttachSender";
     if (!attach) return 0;
     machine.on_sender_opened(now, attach->link);
