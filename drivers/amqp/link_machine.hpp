@@ -227,6 +227,8 @@ class LinkMachine {
   /// The consumer's current link (0 when none).
   LinkId consumer_link(ConsumerId consumer) const;
   LinkId sender_link(const std::string& address) const;
+  /// The consumer a live receiver link belongs to (0 when none).
+  ConsumerId link_consumer(LinkId link) const;
 
  private:
   enum class LinkState { none, attaching, attached, detaching };

@@ -36,6 +36,11 @@ LinkMachine::Consumer* LinkMachine::consumer_of_link(LinkId link, ConsumerId* id
   return &consumer->second;
 }
 
+ConsumerId LinkMachine::link_consumer(LinkId link) const {
+  auto it = receiver_links_.find(link);
+  return it == receiver_links_.end() ? 0 : it->second;
+}
+
 void LinkMachine::forget_consumer(ConsumerId id) {
   auto it = consumers_.find(id);
   if (it == consumers_.end()) return;
