@@ -42,7 +42,6 @@ LinkMachineOptions machine_options(const AmqpOptions& o) {
   m.declare = o.topology == TopologyMode::management;
   m.declare_attempts = o.declare_attempts;
   m.topology_check_interval = o.topology_check_interval;
-  m.presettled = o.delivery == DeliveryGuarantee::at_most_once;
   return m;
 }
 
@@ -309,6 +308,8 @@ void AmqpConnection::run(action::Transfer& a) {
   proton::binary tag(sizeof a.message, 0);
   std::memcpy(tag.data(), &a.message, sizeof a.message);
   it->second.send(message_, tag);
+  if (options_.delivery == DeliveryGuarantee::at_most_once)
+    machine_.on_outcome(std::chrono::steady_clock::now(), a.message, DeliveryOutcome::accepted);
 }
 
 void AmqpConnection::run(action::Declare& a) {
@@ -489,7 +490,9 @@ void AmqpConnection::begin_shutdown() {
 void AmqpConnection::on_connection_open(proton::connection& connection) {
   connection_ = connection;
   connected_ = true;
-  logger_->info("amqp: connected to {}", options_.hosts[current_host_].address());
+  logger_->info("amqp: connected to {}{}", options_.hosts[current_host_].address(),
+                ever_connected_ ? " (reconnected)" : "");
+  ever_connected_ = true;
   machine_.on_connected(std::chrono::steady_clock::now());
   execute();
 }

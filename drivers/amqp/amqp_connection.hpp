@@ -131,6 +131,7 @@ class AmqpConnection final : private proton::messaging_handler {
   bool connected_ = false;
   bool stopping_ = false;
   std::size_t current_host_ = 0;
+  bool ever_connected_ = false;
   bool auth_failed_ = false;        // set by the error callbacks before on_transport_close
   std::string last_error_;          // idem
   std::unordered_map<LinkId, proton::sender> senders_;

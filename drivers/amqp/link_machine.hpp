@@ -44,7 +44,6 @@ struct LinkMachineOptions {
   /// Re-check declared objects this often while sending (0 = never): RabbitMQ 3.x accepts
   /// messages it cannot route, so a deleted queue is only noticed this way.
   std::chrono::milliseconds topology_check_interval{1'000};
-  bool presettled = false;  ///< at-most-once sends: complete on transfer
 };
 
 /// A link or declaration error as the broker reported it.
@@ -101,7 +100,8 @@ struct AttachReceiver {
 struct Detach {
   LinkId link = 0;
 };
-/// Send message `message` (see LinkMachine::message()) on `link`.
+/// Send message `message` (see LinkMachine::message()) on `link`. At-most-once (presettled)
+/// links: the adapter reports on_outcome(accepted) right after writing it.
 struct Transfer {
   LinkId link = 0;
   MessageId message = 0;

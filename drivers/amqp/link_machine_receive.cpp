@@ -15,6 +15,8 @@ void LinkMachine::add_consumer(TimePoint now, ConsumerId id, std::string queue, 
     return;
   }
   if (connected_) attach_receiver(id, consumer);
+  // The credentials were refused: say so now rather than after connect_timeout.
+  if (auth_failed_) emit(action::ConsumerFailed{id, Errc::unauthorized, connection_problem_});
   (void)now;
 }
 

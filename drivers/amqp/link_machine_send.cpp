@@ -50,13 +50,11 @@ void LinkMachine::pump(TimePoint now, const std::string& name, Address& address)
     MessageId id = address.waiting.front();
     address.waiting.pop_front();
     --address.credit;
+    // At-most-once too: the adapter reports `accepted` once the settled transfer is written
+    // (the message must outlive the Transfer action).
     emit(action::Transfer{address.link, id});
-    if (options_.presettled) {
-      finish(now, id, Errc::ok, {});
-    } else {
-      messages_.at(id).on_wire = address.link;
-      ++address.on_wire;
-    }
+    messages_.at(id).on_wire = address.link;
+    ++address.on_wire;
   }
 }
 

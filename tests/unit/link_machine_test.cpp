@@ -241,6 +241,10 @@ TEST(LinkMachineSend, AuthFailureIsReportedAtOnceAndRetriedSlowly) {
   EXPECT_EQ(failed->code, Errc::unauthorized);
   EXPECT_TRUE(h.outcomes.results.empty()) << "sends wait for the credentials to be fixed";
   EXPECT_EQ(h.all<action::Log>().size(), 1u);
+  h.machine.add_consumer(h.now, 8, "q", 10);  // listen() after the failure fails at once too
+  h.take();
+  ASSERT_TRUE(h.first<action::ConsumerFailed>());
+  EXPECT_EQ(h.first<action::ConsumerFailed>()->code, Errc::unauthorized);
   h.advance(29s);
   EXPECT_FALSE(h.first<action::Connect>());
   h.advance(1s);
@@ -411,17 +415,6 @@ TEST(LinkMachineSend, StopFailsWhatWaitsAndDetaches) {
   ASSERT_TRUE(detach);
   EXPECT_EQ(detach->link, link);
   EXPECT_TRUE(h.machine.stopped_and_detached());
-}
-
-TEST(LinkMachineSend, PresettledCompletesOnTransfer) {
-  detail::LinkMachineOptions options;
-  options.presettled = true;
-  MachineHarness h(options);
-  h.connect();
-  h.send();
-  h.open_sender();
-  EXPECT_EQ(h.outcomes.ok(), 1u);
-  EXPECT_EQ(h.machine.unconfirmed(), 0u);
 }
 
 TEST(LinkMachineConnection, FailoverTriesEveryHostThenBacksOff) {
