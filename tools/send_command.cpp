@@ -18,7 +18,7 @@ struct SendArgs {
   std::size_t count = 1;
   std::string driver = "messagingv2";
   std::string exchange = "openstack";
-  double timeout_seconds = 30;
+  double timeout_seconds = 120;
   bool verbose = false;
 };
 
@@ -28,6 +28,9 @@ int run_send(const SendArgs& args) {
   TransportOptions transport_options;
   transport_options.control_exchange = args.exchange;
   transport_options.logger = logger;
+  // The CLI rides out broker outages: a full send buffer holds the loop (up to the flush
+  // timeout) instead of failing notifications the broker would take a little later.
+  transport_options.send_timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   auto transport = Transport::open(args.url, transport_options);
   NotifierOptions options;
   options.publisher_id = args.publisher_id;
@@ -69,7 +72,7 @@ void add_send_command(CLI::App& app, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::IsMember({"messagingv2", "messaging"}));
   cmd->add_option("--exchange", args->exchange, "Control exchange")->capture_default_str();
-  cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations")->capture_default_str();
+  cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations, and how long a full send buffer may hold a send (broker outages)")->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");
   cmd->callback([args, &exit_code] { exit_code = run_send(*args); });
 }

@@ -265,8 +265,9 @@ void AmqpConnection::run(action::AttachSender& a) {
   proton::session session = connection_.open_session();
   proton::sender_options link_options;
   link_options.name(link_name(a.link));
-  link_options.delivery_mode(options_.delivery == DeliveryGuarantee::at_least_once ? proton::delivery_mode::AT_LEAST_ONCE
-                                                                                    : proton::delivery_mode::AT_MOST_ONCE);
+  link_options.delivery_mode(options_.delivery == DeliveryGuarantee::at_least_once
+                                 ? proton::delivery_mode::AT_LEAST_ONCE
+                                 : proton::delivery_mode::AT_MOST_ONCE);
   link_options.auto_settle(true);
   senders_[a.link] = session.open_sender(a.address, link_options);
 }
@@ -522,7 +523,9 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
     container_->stop();
     return;
   }
-  std::string reason = !last_error_.empty() ? last_error_ : transport.error().empty() ? "closed" : transport.error().what();
+  std::string reason = !last_error_.empty()        ? last_error_
+                       : transport.error().empty() ? "closed"
+                                                   : transport.error().what();
   if (auth_failed_) {
     const std::string& user = options_.hosts.front().username;
     reason = "authentication failed for user '" + user + "': " + reason;
@@ -572,7 +575,8 @@ void AmqpConnection::on_sender_open(proton::sender& sender) {
 }
 
 void AmqpConnection::on_sendable(proton::sender& sender) {
-  machine_.on_sendable(std::chrono::steady_clock::now(), link_id_of(sender), static_cast<std::uint32_t>(sender.credit()));
+  machine_.on_sendable(std::chrono::steady_clock::now(), link_id_of(sender),
+                       static_cast<std::uint32_t>(sender.credit()));
   execute();
 }
 

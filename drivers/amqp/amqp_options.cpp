@@ -125,7 +125,8 @@ AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& 
     if (it == setters().end()) throw ConfigError("transport_url: unknown option '" + key + "' for amqp://");
     it->second(result, key, value);
   }
-  if (result.declare_timeout.count() == 0) throw ConfigError("transport_url: option 'declare_timeout' must be positive");
+  if (result.declare_timeout.count() == 0)
+    throw ConfigError("transport_url: option 'declare_timeout' must be positive");
   if (result.reconnect_max_delay < result.reconnect_delay) result.reconnect_max_delay = result.reconnect_delay;
   if (result.management_port == 0) {
     unsigned port = result.hosts.front().port + 10000u;

@@ -57,13 +57,13 @@ struct AmqpOptions {
   std::size_t credit_window = 0;  ///< `credit_window`; 0 = take ListenSpec::credit_window
 
   // Topology.
-  TopologyMode topology = TopologyMode::management;  ///< `topology` = management | none
-  std::uint16_t management_port = 0;                 ///< `management_port`; 0 = AMQP port + 10000
-  bool durable_queues = false;                       ///< `amqp_durable_queues` (exchange and queues)
-  std::string dead_letter_exchange;                  ///< `dead_letter_exchange`; empty = none (oslo)
-  std::string dead_letter_queue;                     ///< `dead_letter_queue`; default "<dlx>.queue"
-  std::chrono::milliseconds declare_timeout{5'000};   ///< `declare_timeout` (s): HTTP connect + answer
-  int declare_attempts = 5;                           ///< `declare_attempts`: refusals before sends fail
+  TopologyMode topology = TopologyMode::management;          ///< `topology` = management | none
+  std::uint16_t management_port = 0;                         ///< `management_port`; 0 = AMQP port + 10000
+  bool durable_queues = false;                               ///< `amqp_durable_queues` (exchange and queues)
+  std::string dead_letter_exchange;                          ///< `dead_letter_exchange`; empty = none (oslo)
+  std::string dead_letter_queue;                             ///< `dead_letter_queue`; default "<dlx>.queue"
+  std::chrono::milliseconds declare_timeout{5'000};          ///< `declare_timeout` (s): HTTP connect + answer
+  int declare_attempts = 5;                                  ///< `declare_attempts`: refusals before sends fail
   std::chrono::milliseconds topology_check_interval{1'000};  ///< `topology_check_interval` (s); 0 = off
 };
 

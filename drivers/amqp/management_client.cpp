@@ -59,26 +59,28 @@ Attempt send_one(const ManagementEndpoint& endpoint, http::verb verb, const std:
   beast::flat_buffer buffer;
   http::response<http::string_body> res;
   auto fail = [&](const char* step, beast::error_code ec) {
-    attempt.detail = std::string(step) + ": " + (ec == beast::error::timeout ? "no answer within declare_timeout" : ec.message());
+    attempt.detail =
+        std::string(step) + ": " + (ec == beast::error::timeout ? "no answer within declare_timeout" : ec.message());
   };
-  resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), [&](beast::error_code resolve_error, tcp::resolver::results_type results) {
-    if (resolve_error) return fail("resolve", resolve_error);
-    stream.expires_after(timeout);
-    stream.async_connect(results, [&](beast::error_code connect_error, const tcp::endpoint&) {
-      if (connect_error) return fail("connect", connect_error);
-      http::async_write(stream, req, [&](beast::error_code write_error, std::size_t) {
-        if (write_error) return fail("write", write_error);
-        http::async_read(stream, buffer, res, [&](beast::error_code read_error, std::size_t) {
-          if (read_error) return fail("read", read_error);
-          attempt.reached = true;
-          attempt.status = res.result_int();
-          attempt.detail = res.body().substr(0, 300);
-          beast::error_code ignored;
-          stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-        });
-      });
-    });
-  });
+  resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                         [&](beast::error_code resolve_error, tcp::resolver::results_type results) {
+                           if (resolve_error) return fail("resolve", resolve_error);
+                           stream.expires_after(timeout);
+                           stream.async_connect(results, [&](beast::error_code connect_error, const tcp::endpoint&) {
+                             if (connect_error) return fail("connect", connect_error);
+                             http::async_write(stream, req, [&](beast::error_code write_error, std::size_t) {
+                               if (write_error) return fail("write", write_error);
+                               http::async_read(stream, buffer, res, [&](beast::error_code read_error, std::size_t) {
+                                 if (read_error) return fail("read", read_error);
+                                 attempt.reached = true;
+                                 attempt.status = res.result_int();
+                                 attempt.detail = res.body().substr(0, 300);
+                                 beast::error_code ignored;
+                                 stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                               });
+                             });
+                           });
+                         });
   // The resolver is not covered by the stream's timer: bound the whole exchange as well.
   io.run_for(timeout + std::chrono::milliseconds(100));
   if (!io.stopped() && !attempt.reached && attempt.detail.empty()) attempt.detail = "no answer within declare_timeout";
