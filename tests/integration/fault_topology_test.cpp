@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -102,13 +105,33 @@ void notify_with_silent_management(int port, const std::string& what) {
   double total_notify = 0;
   {
     Notifier notifier(transport, notifier_options);
-    for (int i = 0; i < kCount; ++i) {
-      auto before = std::chrono::steady_clock::now();
-      notifier.info("{}", "fault.silent_management", R"({"seq": )" + std::to_string(i) + "}");
-      double took = seconds_since(before);
-      longest_notify = std::max(longest_notify, took);
-      total_notify += took;
+    // The notifies run on their own thread: on a blocking implementation they hang for minutes,
+    // and the test reports that instead of waiting.
+    std::atomic<int> done{0};
+    std::atomic<bool> finished{false};
+    std::thread caller([&] {
+      for (int i = 0; i < kCount; ++i) {
+        auto before = std::chrono::steady_clock::now();
+        notifier.info("{}", "fault.silent_management", R"({"seq": )" + std::to_string(i) + "}");
+        double took = seconds_since(before);
+        longest_notify = std::max(longest_notify, took);
+        total_notify += took;
+        ++done;
+      }
+      finished = true;
+    });
+    auto limit = std::chrono::steady_clock::now() + 15s;
+    while (!finished && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(10ms);
+    if (!finished) {
+      std::cout << "[ fault ] management port " << what << ": notify() #" << done + 1
+                << " still blocked after 15 s (" << done << " returned before it, the longest in "
+                << longest_notify * 1000 << " ms)" << std::endl;
+      ADD_FAILURE() << "notify() blocked the caller for more than 15 s (management port " << what << ")";
+      // The caller thread cannot be joined or cancelled: end the process with the failure.
+      std::fflush(stdout);
+      std::_Exit(1);
     }
+    caller.join();
     std::this_thread::sleep_for(2s);
     auto stats = notifier.stats();
     std::cout << "[ fault ] management port " << what << ": Transport::open " << open_seconds * 1000
@@ -185,7 +208,7 @@ TEST(FaultTopology, QueueDeletedUnderLiveListenerAndSenderLossBoundedByCheckInte
   });
   deleter.join();
   bool all_outcomes = ledger.wait_outcomes(kCount, 60s);
-  ledger.wait_consumed(15s);
+  ledger.wait_consumed(5s);  // what is lost never comes: do not wait long for it
   consumer.drain_and_stop(2s);
   listener->stop();
 
@@ -274,7 +297,10 @@ TEST(FaultTopology, FullRejectPublishQueueFailsWithClearReasonFewLogLinesAndBack
   EXPECT_TRUE(reason.find("reject-publish") != std::string::npos || reason.find("full") != std::string::npos)
       << "the reason must say the queue is full: \"" << reason << "\"";
   EXPECT_LE(lines, 12u) << "at most a few log lines per 10 s:\n" << log_text.substr(0, 3000);
-  EXPECT_LE(attempts, 10u) << "the client must back off, not reconnect dozens of times";
+  // 3.10 resets the connection ~3.7 s after each nack, so even without a backoff there are only
+  // ~8 attempts in 30 s (what the code before issue 8 does); a backoff after a nack (e.g. 1 s
+  // doubling) gives at most 5.
+  EXPECT_LE(attempts, 6u) << "the client must back off after a nack, not reconnect at once";
   EXPECT_EQ(objects.left_in_queues(), 0u);
 }
 
