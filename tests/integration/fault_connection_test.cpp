@@ -116,20 +116,6 @@ TEST(FaultConnection, BrokerRestartedAfter30sStopDuringHeraldSend20000ExitsZeroN
   double outage = std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
 
   auto send_status = send.wait_exit(180s);
-  ListenTally tally;
-  std::size_t tallied = 0;
-  deadline = std::chrono::steady_clock::now() + 60s;
-  for (;;) {
-    auto lines = listen.lines();
-    for (; tallied < lines.size(); ++tallied) tally.add(lines[tallied]);
-    if (tally.message_ids.size() >= kCount || std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(200ms);
-  }
-  std::this_thread::sleep_for(1s);  // late duplicates
-  for (auto lines = listen.lines(); tallied < lines.size(); ++tallied) tally.add(lines[tallied]);
-  listen.signal(SIGTERM);
-  auto listen_status = listen.wait_exit(20s);
-
   // herald send prints "...: <n> confirmed, <n> failed, <n> unconfirmed in ..."
   std::size_t confirmed = 0, failed = 0;
   std::string summary;
@@ -141,6 +127,23 @@ TEST(FaultConnection, BrokerRestartedAfter30sStopDuringHeraldSend20000ExitsZeroN
       summary = line;
     }
   }
+  // Wait for every confirmed notification (all of them when herald send succeeded).
+  ListenTally tally;
+  std::size_t tallied = 0;
+  deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    auto lines = listen.lines();
+    for (; tallied < lines.size(); ++tallied) tally.add(lines[tallied]);
+    if (tally.message_ids.size() >= std::max<std::size_t>(confirmed, 1) ||
+        std::chrono::steady_clock::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(200ms);
+  }
+  std::this_thread::sleep_for(1s);  // late duplicates
+  for (auto lines = listen.lines(); tallied < lines.size(); ++tallied) tally.add(lines[tallied]);
+  listen.signal(SIGTERM);
+  auto listen_status = listen.wait_exit(20s);
+
   FaultFigures f;
   f.attempted = kCount;
   f.confirmed = confirmed;
