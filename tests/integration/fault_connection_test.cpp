@@ -59,8 +59,14 @@ TEST(FaultConnection, ForcedCloseTenTimesDuring30kSendsNoneFailedNoneLost) {
   consumer.drain_and_stop();
   listener->stop();
 
-  std::cout << "[ fault ] " << closes << " forced closes in " << send_seconds << " s of sending; first "
-            << "close_all_connections said: " << close_output.substr(0, 200) << "\n";
+  // The longest pause of the consumer: how long a forced close kept it detached.
+  double consumer_stall = 0;
+  auto times = consumer.delivery_times();
+  for (std::size_t i = 1; i < times.size(); ++i)
+    consumer_stall = std::max(consumer_stall, std::chrono::duration<double>(times[i] - times[i - 1]).count());
+  std::cout << "[ fault ] " << closes << " forced closes in " << send_seconds << " s of sending; longest consumer "
+            << "pause " << consumer_stall << " s; first close_all_connections said: " << close_output.substr(0, 200)
+            << "\n";
   print_figures("forced close x10 during 30k sends", ledger, &log);
   auto f = ledger.figures();
   EXPECT_EQ(closes, kCloses);

@@ -240,12 +240,24 @@ std::size_t log_lines(const CapturedLog& log) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
+std::size_t log_warnings(const CapturedLog& log) {
+  std::istringstream lines(log.text());
+  std::string line;
+  std::size_t count = 0;
+  while (std::getline(lines, line))
+    if (line.find("] [warning] ") != std::string::npos || line.find("] [error] ") != std::string::npos ||
+        line.find("] [critical] ") != std::string::npos)
+      ++count;
+  return count;
+}
+
 void print_figures(const std::string& scenario, const Ledger& ledger, const CapturedLog* log) {
   std::cout << "[ fault ] " << scenario << ": " << ledger.figures().line() << "\n";
   for (const auto& [reason, count] : ledger.failure_reasons())
     std::cout << "[ fault ]   failure x" << count << ": " << reason << "\n";
   if (log) {
-    std::cout << "[ fault ]   log: " << log_lines(*log) << " lines; first distinct:\n";
+    std::cout << "[ fault ]   log: " << log_lines(*log) << " lines (" << log_warnings(*log)
+              << " warnings or errors); first distinct:\n";
     for (const auto& line : log_sample(*log, 8)) std::cout << "[ fault ]     " << line.substr(0, 300) << "\n";
   }
   std::cout.flush();

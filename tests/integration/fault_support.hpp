@@ -124,6 +124,8 @@ void send_paced(std::size_t count, double per_second, const std::function<void(s
 std::vector<std::string> log_sample(const CapturedLog& log, std::size_t max);
 /// Lines in a captured log.
 std::size_t log_lines(const CapturedLog& log);
+/// Lines at level warning or above (what an operator sees by default).
+std::size_t log_warnings(const CapturedLog& log);
 /// Prints the figures with a scenario label, plus the failure reasons and a log sample.
 void print_figures(const std::string& scenario, const Ledger& ledger, const CapturedLog* log = nullptr);
 
