@@ -251,6 +251,7 @@ void AmqpConnection::run(action::Connect& a) {
   logger_->debug("amqp: connecting to {}", host.address());
   current_host_ = a.host;
   auth_failed_ = false;
+  broker_closed_ = false;
   last_error_.clear();
   connection_ = container_->connect((options_.tls ? "amqps://" : "amqp://") + host.address(), co);
 }
@@ -501,6 +502,7 @@ void AmqpConnection::on_connection_open(proton::connection& connection) {
 void AmqpConnection::on_connection_error(proton::connection& connection) {
   proton::error_condition condition = connection.error();
   if (is_auth_failure(condition)) auth_failed_ = true;
+  broker_closed_ = true;
   last_error_ = condition.what();
 }
 
@@ -531,7 +533,9 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
     reason = "authentication failed for user '" + user + "': " + reason;
   }
   if (was_connected) logger_->warn("amqp: connection lost: {}", reason);
-  machine_.on_disconnected(std::chrono::steady_clock::now(), reason, auth_failed_);
+  // No close frame from the broker: a reset (kill -9, network, a 3.x session crash on a nack).
+  const bool aborted = was_connected && !broker_closed_;
+  machine_.on_disconnected(std::chrono::steady_clock::now(), reason, auth_failed_, aborted);
   execute();
 }
 

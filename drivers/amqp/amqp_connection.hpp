@@ -132,8 +132,9 @@ class AmqpConnection final : private proton::messaging_handler {
   bool stopping_ = false;
   std::size_t current_host_ = 0;
   bool ever_connected_ = false;
-  bool auth_failed_ = false;  // set by the error callbacks before on_transport_close
-  std::string last_error_;    // idem
+  bool auth_failed_ = false;    // set by the error callbacks before on_transport_close
+  std::string last_error_;      // idem
+  bool broker_closed_ = false;  // the broker sent a close frame (on_connection_error)
   std::unordered_map<LinkId, proton::sender> senders_;
   std::unordered_map<LinkId, proton::receiver> receivers_;
   std::unordered_map<std::uint64_t, HeldDelivery> deliveries_;

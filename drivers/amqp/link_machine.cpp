@@ -6,9 +6,10 @@ namespace herald::detail {
 namespace {
 
 // RabbitMQ 3.x cannot report a publisher nack over AMQP 1.0: its session process crashes on
-// it. After this many losses in a row with messages on the wire and no accept between them,
-// the address is treated as refusing and sends one message at a time with backoff.
-constexpr int kLossesBeforeProbing = 3;
+// it and the connection resets ~3 s later with the messages unconfirmed. After this many losses
+// in a row with messages to one address on the wire and no accept between them, that address
+// sends one message at a time; a loss with only that probe on the wire is the broker refusing.
+constexpr int kLossesBeforeProbing = 2;
 
 }  // namespace
 
@@ -64,25 +65,26 @@ void LinkMachine::on_connected(TimePoint now) {
   update_status();
 }
 
-void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool auth) {
+void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool auth, bool aborted) {
   const bool was_connected = connected_;
   connected_ = false;
   connecting_ = false;
   for (auto& [name, address] : addresses_) {
     if (address.on_wire > 0) {
-      // Nothing confirmed these: resend after the reconnect (duplicates possible, no loss).
-      if (++address.lost_with_unsettled >= kLossesBeforeProbing && !address.probing) {
+      // Only resets count: a forced close or a restart (close frames) says nothing about refusals.
+      const bool probe_lost = aborted && address.probing && address.on_wire == 1;
+      // Nothing confirmed these: resend after the reconnect (duplicates possible, no loss)...
+      requeue_on_wire(now, name, address, "connection lost: " + reason);
+      if (probe_lost) {
+        // ...unless the broker keeps refusing: see kLossesBeforeProbing.
+        refused_by_broker(now, name, address);
+      } else if (aborted && ++address.lost_with_unsettled >= kLossesBeforeProbing && !address.probing) {
         address.probing = true;
         address.problem = "connection lost " + std::to_string(address.lost_with_unsettled) +
                           " times in a row with messages to '" + name +
-                          "' unconfirmed (a full queue with overflow=reject-publish?); sending one at a time";
+                          "' unconfirmed and none accepted; sending one at a time";
         log(action::Log::warn, "amqp: " + address.problem);
       }
-      if (address.probing) {
-        ++address.backoff.failures;
-        address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.auth_retry_delay);
-      }
-      requeue_on_wire(now, name, address, "connection lost: " + reason);
     }
     address.link = 0;
     address.state = LinkState::none;
@@ -109,12 +111,11 @@ void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool
     update_status();
     return;
   }
-  schedule_reconnect(now, reason, auth);
-  (void)was_connected;
+  schedule_reconnect(now, reason, auth, was_connected);
   update_status();
 }
 
-void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, bool auth) {
+void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, bool auth, bool was_connected) {
   if (auth) {
     auth_failed_ = true;
     connection_problem_ = reason;
@@ -135,7 +136,8 @@ void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, b
     delay = backoff_delay(static_cast<int>(failed_attempts_ / hosts), options_.reconnect_max_delay);
   reconnect_at_ = now + delay;
   if (!auth_failed_) connection_problem_ = "no broker reachable: " + reason;
-  if (failed_attempts_ <= hosts || failed_attempts_ % 10 == 0)
+  // The adapter already said the connection was lost; log failed attempts, sparsely.
+  if (!was_connected && (failed_attempts_ <= hosts + 1 || failed_attempts_ % 10 == 0))
     log(action::Log::warn, "amqp: connection failed (" + reason + "); next attempt in " +
                                std::to_string(delay.count()) + " ms (attempt " + std::to_string(failed_attempts_) +
                                ")");
@@ -160,6 +162,9 @@ void LinkMachine::on_tick(TimePoint now) {
       address.verifying = true;
       address.last_check = now;
       emit(action::Declare{name, address.exchange, address.routing_key, true});
+    }
+    if (address.refused_by_broker && now >= address.backoff.retry_at) {
+      address.refused = address.refused_by_broker = false;  // the next send probes again
     }
     if (address.refused && address.declared == DeclareState::needed && now >= address.backoff.retry_at &&
         now - address.last_send < options_.link_retry_max_delay * 2) {

@@ -181,8 +181,10 @@ class LinkMachine {
   // ---- connection ------------------------------------------------------------------------
   void start(TimePoint now);
   void on_connected(TimePoint now);
-  /// The transport closed or never opened. `auth` = the broker refused the credentials.
-  void on_disconnected(TimePoint now, const std::string& reason, bool auth);
+  /// The transport closed or never opened. `auth` = the broker refused the credentials;
+  /// `aborted` = it dropped without the broker closing it (a reset: kill -9, network, or a
+  /// RabbitMQ 3.x session crash on a publisher nack), as opposed to a close frame.
+  void on_disconnected(TimePoint now, const std::string& reason, bool auth, bool aborted = false);
   /// Timers: reconnect, link re-attach, declaration retries and checks, log summaries.
   void on_tick(TimePoint now);
   /// Shutdown: fails what waits, stops consumers, detaches. Then the adapter closes.
@@ -263,7 +265,8 @@ class LinkMachine {
     // after repeated losses with messages on the wire and no accept, send one at a time.
     int lost_with_unsettled = 0;
     bool probing = false;
-    bool refused = false;  // declare_attempts refusals in a row: new sends fail at once
+    bool refused = false;            // declare_attempts refusals in a row: new sends fail at once
+    bool refused_by_broker = false;  // a lost probe: refused until the backoff ends
     Errc refused_code = Errc::transport_error;
     TimePoint last_send{};
     std::string problem;  // why it is not flowing (status reason)
@@ -286,7 +289,7 @@ class LinkMachine {
   void emit(Action action) { actions_.push_back(std::move(action)); }
   void log(action::Log::Level level, std::string text) { emit(action::Log{level, std::move(text)}); }
   std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds max) const;
-  void schedule_reconnect(TimePoint now, const std::string& reason, bool auth);
+  void schedule_reconnect(TimePoint now, const std::string& reason, bool auth, bool was_connected);
   void update_status();
 
   // sends
@@ -294,7 +297,9 @@ class LinkMachine {
   void attach_sender(const std::string& name, Address& address);
   void sender_lost(TimePoint now, const std::string& name, Address& address, const BrokerError& error);
   void requeue_on_wire(TimePoint now, const std::string& name, Address& address, const std::string& why);
-  void refuse(TimePoint now, const std::string& name, Address& address, Errc code, const std::string& reason);
+  void refused_by_broker(TimePoint now, const std::string& name, Address& address);
+  /// Fails what waits for `address` and every new send to it until it is retried.
+  void refuse(TimePoint now, Address& address, Errc code, std::string problem);
   void finish(TimePoint now, MessageId id, Errc code, const std::string& reason);
   Address* address_of_link(LinkId link, std::string* name = nullptr);
 
@@ -328,6 +333,7 @@ class LinkMachine {
   std::map<ConsumerId, Consumer> consumers_;
   std::unordered_map<LinkId, ConsumerId> receiver_links_;
   RateLimitedLog failure_log_{"sends failed"};
+  static constexpr std::chrono::milliseconds kRefusalBackoffBase{1'000};
 };
 
 }  // namespace herald::detail

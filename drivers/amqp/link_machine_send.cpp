@@ -103,7 +103,8 @@ void LinkMachine::on_declared(TimePoint now, const std::string& name, const Decl
   address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.link_retry_max_delay);
   address.problem = result.reason;
   if (broker_errors::definitive(result.code) && ++address.refusals >= options_.declare_attempts)
-    refuse(now, name, address, result.code, result.reason);
+    refuse(now, address, result.code,
+           "'" + name + "' refused " + std::to_string(address.refusals) + " times: " + result.reason);
   update_status();
 }
 
@@ -202,18 +203,32 @@ void LinkMachine::sender_lost(TimePoint now, const std::string& name, Address& a
   address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.link_retry_max_delay);
   address.problem = "sender link to '" + name + "' lost: " + reason;
   log(action::Log::warn, "amqp: " + address.problem);
-  if (address.refusals >= options_.declare_attempts) refuse(now, name, address, broker_errors::code(error), reason);
+  if (address.refusals >= options_.declare_attempts)
+    refuse(now, address, broker_errors::code(error),
+           "'" + name + "' refused " + std::to_string(address.refusals) + " times: " + reason);
 }
 
-void LinkMachine::refuse(TimePoint now, const std::string& name, Address& address, Errc code,
-                         const std::string& reason) {
+void LinkMachine::refuse(TimePoint now, Address& address, Errc code, std::string problem) {
   address.refused = true;
   address.refused_code = code;
-  address.problem = "'" + name + "' refused " + std::to_string(address.refusals) + " times: " + reason;
+  address.problem = std::move(problem);
   address.refusals = 0;
   std::deque<MessageId> waiting;
   waiting.swap(address.waiting);
   for (MessageId id : waiting) finish(now, id, code, address.problem);
+}
+
+void LinkMachine::refused_by_broker(TimePoint now, const std::string& name, Address& address) {
+  ++address.backoff.failures;
+  address.backoff.retry_at =
+      now + std::min<std::chrono::milliseconds>(
+                kRefusalBackoffBase * (1LL << std::min(address.backoff.failures - 1, 10)), options_.auth_retry_delay);
+  address.refused_by_broker = true;
+  refuse(now, address, Errc::rejected,
+         "'" + name +
+             "': the broker refuses messages to it (queue full with overflow=reject-publish?): RabbitMQ 3.x ended the "
+             "connection each time a message to it was unconfirmed and none was accepted, last with only one on the "
+             "wire");
 }
 
 void LinkMachine::finish(TimePoint now, MessageId id, Errc code, const std::string& reason) {

@@ -105,9 +105,16 @@ TEST(FaultConnection, BrokerRestartedAfter30sStopDuringHeraldSend20000ExitsZeroN
     std::this_thread::sleep_for(200ms);
   }
   const std::string payload = R"({"pad": ")" + std::string(400, 'p') + R"("})";
-  ChildProcess send({cli_path(), "send", "--url", url, "--exchange", exchange, "--topic", topic, "--priority",
-                     "info", "--publisher-id", "fault.cli", "--event-type", "fault.restart", "--payload", payload,
-                     "--count", std::to_string(kCount), "--timeout", "150"});
+  ChildProcess send({cli_path(),       "send",
+                     "--url",          url,
+                     "--exchange",     exchange,
+                     "--topic",        topic,
+                     "--priority",     "info",
+                     "--publisher-id", "fault.cli",
+                     "--event-type",   "fault.restart",
+                     "--payload",      payload,
+                     "--count",        std::to_string(kCount),
+                     "--timeout",      "150"});
   ASSERT_TRUE(listen.wait_lines(300, 30s)) << "the listener printed nothing within 30 s";
   std::size_t consumed_at_stop = listen.line_count();
   auto stop = broker_ctl("stop_app");
@@ -140,8 +147,7 @@ TEST(FaultConnection, BrokerRestartedAfter30sStopDuringHeraldSend20000ExitsZeroN
   for (;;) {
     auto lines = listen.lines();
     for (; tallied < lines.size(); ++tallied) tally.add(lines[tallied]);
-    if (tally.message_ids.size() >= std::max<std::size_t>(confirmed, 1) ||
-        std::chrono::steady_clock::now() >= deadline)
+    if (tally.message_ids.size() >= std::max<std::size_t>(confirmed, 1) || std::chrono::steady_clock::now() >= deadline)
       break;
     std::this_thread::sleep_for(200ms);
   }
@@ -189,6 +195,10 @@ TEST(FaultConnection, BrokerKilledMidStreamAndRestartedNoneLost) {
   CapturedLog log;
   TransportOptions options;
   options.logger = log.logger;
+  // The caller's bound on blocking while the send buffer is full: longer than the ~15 s a
+  // killed broker needs to come back, so no send may fail (the default 10 s would fail the
+  // sends made while the buffer stays full, which is that bound working, not a loss).
+  options.send_timeout = 60s;
   auto producer = Transport::open(url, options);
   auto consumer_transport = Transport::open(url);
   auto listener = consumer_transport->driver().listen({{{key, exchange, key}}, 1000});
@@ -264,7 +274,8 @@ TEST(FaultConnection, WrongPasswordThenUserCreatedHealsAndWaitingSendsAreConfirm
   for (std::size_t i = 0; i < kCount; ++i) {
     auto before = std::chrono::steady_clock::now();
     transport->driver().send(message(exchange, key, Ledger::body_for(i)), ledger.on_outcome(i));
-    longest_send = std::max(longest_send, std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count());
+    longest_send =
+        std::max(longest_send, std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count());
   }
   // 3.10 holds the SASL verdict back ~3 s; the state must say `failed` within 5 s.
   double failed_at = -1;
@@ -311,9 +322,9 @@ TEST(FaultConnection, WrongPasswordThenUserCreatedHealsAndWaitingSendsAreConfirm
 
   std::cout << "[ fault ] wrong password: status failed at " << failed_at << " s (reason \"" << failed_status.reason
             << "\"); listen() threw \"" << listen_error << "\"; longest send() " << longest_send * 1000 << " ms; "
-            << attempts_before_fix << " connection attempts in the " << fixed_at << " s before the fix; user created at "
-            << permissions_at << " s; all outcomes by " << healed_at << " s (" << (healed ? "healed" : "not healed")
-            << "), status then " << to_string(healed_status.state) << "\n";
+            << attempts_before_fix << " connection attempts in the " << fixed_at
+            << " s before the fix; user created at " << permissions_at << " s; all outcomes by " << healed_at << " s ("
+            << (healed ? "healed" : "not healed") << "), status then " << to_string(healed_status.state) << "\n";
   {
     std::lock_guard lock(status_mutex);
     for (const auto& [at, status] : statuses)
