@@ -66,9 +66,11 @@ class AmqpDeadLetters : public ::testing::Test {
     auto listener = transport_->driver().listen({{{key_, "openstack", key_}}, 1000});
     SendTracker sent;
     for (std::size_t i = 0; i < count; ++i) {
-      transport_->driver().send(message("openstack", key_, body_of(std::to_string(i), i % 2 ? "odd" : "even")),
-                                sent.callback());
-      if (i == 0) transport_->driver().send(message("openstack", key_, "not json \xff"), sent.callback());
+      transport_->driver().send(
+          message("openstack", key_, body_of(std::to_string(i), i % 2 ? "odd" : "even"), std::to_string(i)),
+          sent.callback());
+      if (i == 0)
+        transport_->driver().send(message("openstack", key_, "not json \xff", "undecodable"), sent.callback());
     }
     ASSERT_TRUE(sent.wait(count + 1, 30s));
     ASSERT_EQ(sent.failed(), 0u);
