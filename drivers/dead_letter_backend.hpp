@@ -21,6 +21,8 @@ class DeadLetterBackend {
   /// Copies of the first `max` messages of the queue in order, with what the transport knows
   /// of their origin (`notification` is left empty); the queue is left as it was.
   virtual std::vector<DeadLetter> browse(std::size_t max) = 0;
+  /// How many messages the queue holds now.
+  virtual std::size_t depth() = 0;
   /// Removes every message; returns how many there were.
   virtual std::size_t purge() = 0;
 };

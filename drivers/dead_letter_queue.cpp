@@ -65,6 +65,8 @@ std::vector<DeadLetter> DeadLetterQueue::inspect(std::size_t max_count) {
   return letters;
 }
 
+std::size_t DeadLetterQueue::depth() { return backend_->depth(); }
+
 std::size_t DeadLetterQueue::purge() { return backend_->purge(); }
 
 ReplayReport DeadLetterQueue::replay(const ReplayOptions& options) {

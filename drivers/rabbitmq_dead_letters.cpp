@@ -134,18 +134,21 @@ class RabbitmqDeadLetters final : public DeadLetterBackend {
     return letters;
   }
 
-  std::size_t purge() override {
-    // The depth from GET /api/queues lags by the statistics interval; one get is exact.
-    std::size_t depth = 0;
+  std::size_t depth() override {
+    // The depth from GET /api/queues lags by the statistics interval (5 s by default); the
+    // `message_count` of one get (the messages left behind it) is exact.
     rapidjson::Document answer;
     std::string text = get_messages(1, true);
     answer.Parse(text.data(), text.size());
-    if (!answer.HasParseError() && answer.IsArray() && !answer.Empty() && answer[0].IsObject()) {
-      auto count = answer[0].FindMember("message_count");
-      depth = 1 + (count != answer[0].MemberEnd() && count->value.IsUint64() ? count->value.GetUint64() : 0);
-    }
+    if (answer.HasParseError() || !answer.IsArray() || answer.Empty() || !answer[0].IsObject()) return 0;
+    auto count = answer[0].FindMember("message_count");
+    return 1 + (count != answer[0].MemberEnd() && count->value.IsUint64() ? count->value.GetUint64() : 0);
+  }
+
+  std::size_t purge() override {
+    std::size_t before = depth();
     request(http::verb::delete_, queue_path_ + "/contents", "", "purge");
-    return depth;
+    return before;
   }
 
  private:

@@ -13,7 +13,7 @@ struct DlqArgs {
   std::string url = "memory://";
   std::string queue;
   std::string exchange = "openstack";
-  double timeout_seconds = 10;
+  double timeout_seconds = 60;
   bool verbose = false;
   // inspect
   std::size_t count = 0;
@@ -130,6 +130,12 @@ int run_inspect(const DlqArgs& args) {
   std::fflush(stdout);
   std::fprintf(stderr, "herald dlq inspect: %zu message(s) read from '%s', all left in place\n", letters.size(),
                queue.name().c_str());
+  if (args.count == 0 && !letters.empty()) {
+    std::size_t depth = queue.depth();
+    if (depth > letters.size())
+      std::fprintf(stderr, "herald dlq inspect: the queue holds %zu; only the first %zu were read\n", depth,
+                   letters.size());
+  }
   return 0;
 }
 
@@ -184,7 +190,7 @@ void add_dlq_command(CLI::App& app, int& exit_code) {
 
   CLI::App* inspect = dlq->add_subcommand("inspect", "Print dead letters as JSON lines without removing them");
   add_common(inspect, *args);
-  inspect->add_option("--count", args->count, "Read at most this many (default: all, up to 100000)");
+  inspect->add_option("--count", args->count, "Read at most this many (default: all, up to 10000)");
   inspect->add_flag("--payload", args->payload, "Include payload and context (or the raw body if undecodable)");
   inspect->callback([args, &exit_code] { exit_code = run_inspect(*args); });
 

@@ -245,6 +245,13 @@ class Broker : public std::enable_shared_from_this<Broker> {
     return out;
   }
 
+  /// Ready messages of `queue_name` (0 when it does not exist).
+  std::size_t depth(const std::string& queue_name) {
+    std::lock_guard lock(mutex_);
+    auto it = queues_.find(queue_name);
+    return it == queues_.end() ? 0 : it->second->ready.size();
+  }
+
   /// Removes every ready message of `queue_name`; returns how many.
   std::size_t purge(const std::string& queue_name) {
     std::lock_guard lock(mutex_);
@@ -438,6 +445,7 @@ class MemoryDeadLetters final : public DeadLetterBackend {
   MemoryDeadLetters(std::shared_ptr<Broker> broker, std::string queue)
       : broker_(std::move(broker)), queue_(std::move(queue)) {}
   std::vector<DeadLetter> browse(std::size_t max) override { return broker_->browse(queue_, max); }
+  std::size_t depth() override { return broker_->depth(queue_); }
   std::size_t purge() override { return broker_->purge(queue_); }
 
  private:

@@ -89,6 +89,7 @@ class AmqpDeadLetters : public ::testing::Test {
     while (dlq.inspect().size() < count + 1 && std::chrono::steady_clock::now() < deadline)
       std::this_thread::sleep_for(100ms);
     ASSERT_EQ(dlq.inspect().size(), count + 1);
+    EXPECT_EQ(dlq.depth(), count + 1);
   }
 
   std::string dlq_cli(const std::string& args) { return cli() + " dlq " + args + " --url '" + url_ + "'"; }

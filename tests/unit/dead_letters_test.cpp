@@ -178,7 +178,9 @@ TEST_F(DeadLetters, ReplayRejectsADestinationThatIsNotTopicDotPriority) {
 
 TEST_F(DeadLetters, PurgeEmptiesTheQueue) {
   DeadLetterQueue dlq(transport_);
+  EXPECT_EQ(dlq.depth(), 5u);
   EXPECT_EQ(dlq.purge(), 5u);
+  EXPECT_EQ(dlq.depth(), 0u);
   EXPECT_TRUE(dlq.inspect().empty());
   EXPECT_EQ(dlq.purge(), 0u);
 }
