@@ -152,11 +152,18 @@ int run_replay(const DlqArgs& args) {
   options.idle_timeout = to_ms(args.idle_seconds);
   DeadLetterQueue queue = open_queue(args);
   ReplayReport report = queue.replay(options);
-  std::printf(
-      "{\"queue\":\"%s\",\"examined\":%zu,\"replayed\":%zu,\"not_matched\":%zu,\"undecodable\":%zu,"
-      "\"unknown_origin\":%zu,\"failed\":%zu}\n",
-      queue.name().c_str(), report.examined, report.replayed, report.not_matched, report.undecodable,
-      report.unknown_origin, report.failed);
+  rapidjson::StringBuffer buffer;
+  JsonWriter w(buffer);
+  w.StartObject();
+  write_string(w, "queue", queue.name());
+  for (auto [key, value] : {std::pair{"examined", report.examined}, std::pair{"replayed", report.replayed},
+                            std::pair{"not_matched", report.not_matched}, std::pair{"undecodable", report.undecodable},
+                            std::pair{"unknown_origin", report.unknown_origin}, std::pair{"failed", report.failed}}) {
+    w.Key(key);
+    w.Uint64(value);
+  }
+  w.EndObject();
+  std::printf("%s\n", buffer.GetString());
   if (!report.error.empty()) std::fprintf(stderr, "herald dlq replay: %s\n", report.error.c_str());
   return report.failed == 0 ? 0 : 1;
 }
