@@ -22,6 +22,7 @@ void add_send_command(CLI::App& app, int& exit_code);
 void add_listen_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_topology_command(CLI::App& app, int& exit_code);
+void add_dlq_command(CLI::App& app, int& exit_code);
 
 /// A stderr logger for the CLI (never spdlog's default logger).
 std::shared_ptr<spdlog::logger> make_cli_logger(bool verbose);

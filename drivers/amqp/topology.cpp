@@ -7,9 +7,8 @@
 #include <functional>
 
 namespace herald::detail {
-namespace {
 
-std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
+std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options) {
   std::vector<ManagementEndpoint> endpoints;
   // The management port is relative to the first host's AMQP port; every host uses the
   // same offset (docs/amqp.md).
@@ -24,8 +23,6 @@ std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
   return endpoints;
 }
 
-}  // namespace
-
 Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger,
                    std::unique_ptr<TopologySink> sink)
     : enabled_(options.topology == TopologyMode::management),
@@ -34,7 +31,7 @@ Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> l
       dead_letter_queue_(options.dead_letter_queue),
       logger_(std::move(logger)),
       sink_(sink ? std::move(sink)
-                 : std::make_unique<ManagementClient>(endpoints_of(options), options.virtual_host,
+                 : std::make_unique<ManagementClient>(management_endpoints(options), options.virtual_host,
                                                       options.declare_timeout)) {}
 
 void Topology::declare_dead_letter_locked() {
@@ -53,6 +50,8 @@ void Topology::declare_binding_locked(const QueueBinding& binding, bool force) {
     queues_.erase(binding.queue);
     bindings_.erase(std::make_tuple(binding.exchange, binding.queue, binding.routing_key));
   }
+  // No exchange and no routing key: consume an existing queue (e.g. `herald dlq replay`).
+  if (binding.exchange.empty() && binding.routing_key.empty()) return;
   declare_dead_letter_locked();
   // Consuming the dead-letter queue itself: it is already declared, with its own flags.
   if (!dead_letter_exchange_.empty() && binding.queue == dead_letter_queue_) return;

@@ -17,6 +17,10 @@
 
 namespace herald::detail {
 
+/// The management API endpoint of every host of the failover list (management_port is
+/// relative to the first host's AMQP port). Also used by `herald dlq`.
+std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options);
+
 /// **Thread safety:** thread-safe; declarations are serialised by one mutex (they are rare).
 class Topology {
  public:
