@@ -132,8 +132,8 @@ TEST(FaultConsumer, CreditWindow100SlowConsumerHoldsAtMost100UnsettledMemoryFlat
   const std::string exchange = objects.exchange(unique_name("x"));
   const std::string topic = unique_name("slow-listener");
   const std::string queue = objects.queue(topic + ".info");
-  const auto listen_argv = herald_listen_argv(broker_url("?credit_window=" + std::to_string(kCreditWindow)), exchange,
-                                              topic);
+  const auto listen_argv =
+      herald_listen_argv(broker_url("?credit_window=" + std::to_string(kCreditWindow)), exchange, topic);
 
   ChildProcess slow(listen_argv);
   slow.set_line_delay(20ms);
@@ -164,8 +164,7 @@ TEST(FaultConsumer, CreditWindow100SlowConsumerHoldsAtMost100UnsettledMemoryFlat
   slow.set_line_delay(0us);
   ChildProcess successor(listen_argv);
   bool successor_received = successor.wait_lines(1, 15s);
-  double attach_seconds =
-      successor_received ? seconds_between(sigterm_at, *successor.first_line_time()) : -1;
+  double attach_seconds = successor_received ? seconds_between(sigterm_at, *successor.first_line_time()) : -1;
   auto slow_status = slow.wait_exit(30s);
   double slow_stop_seconds = seconds_between(sigterm_at, std::chrono::steady_clock::now());
   ListenTally tally = tally_until({&slow, &successor}, kCount, successor_received ? 60s : 0s);
@@ -178,16 +177,15 @@ TEST(FaultConsumer, CreditWindow100SlowConsumerHoldsAtMost100UnsettledMemoryFlat
   std::cout << "[ fault ] credit_window=" << kCreditWindow << ", slow consumer (" << slow_lines
             << " lines printed while sampling): messages_unacknowledged samples";
   for (auto u : unacked_samples) std::cout << " " << u;
-  std::cout << " (max " << max_unacked << "); listener RSS " << rss_baseline / 1024 << " MB -> max "
-            << max_rss / 1024 << " MB\n"
-            << "[ fault ]   SIGTERM: successor's first message after " << attach_seconds
-            << " s; old listener exited (" << (slow_status ? std::to_string(*slow_status) : "no exit") << ") after "
-            << slow_stop_seconds << " s; successor exit "
-            << (successor_status ? std::to_string(*successor_status) : "none") << "\n"
+  std::cout << " (max " << max_unacked << "); listener RSS " << rss_baseline / 1024 << " MB -> max " << max_rss / 1024
+            << " MB\n"
+            << "[ fault ]   SIGTERM: successor's first message after " << attach_seconds << " s; old listener exited ("
+            << (slow_status ? std::to_string(*slow_status) : "no exit") << ") after " << slow_stop_seconds
+            << " s; successor exit " << (successor_status ? std::to_string(*successor_status) : "none") << "\n"
             << "[ fault ] credit window with a slow consumer: " << f.line() << "\n";
   EXPECT_LE(max_unacked, kCreditWindow) << "the listener held more deliveries than its credit window";
-  EXPECT_LE(max_rss - rss_baseline, 10u * 1024) << "listener memory grew by " << (max_rss - rss_baseline) / 1024
-                                                << " MB";
+  EXPECT_LE(max_rss - rss_baseline, 10u * 1024)
+      << "listener memory grew by " << (max_rss - rss_baseline) / 1024 << " MB";
   EXPECT_TRUE(successor_received) << "the successor received nothing within 15 s";
   EXPECT_LE(attach_seconds, 2.0) << "the successor must attach and receive within 2 s of the SIGTERM";
   EXPECT_EQ(slow_status, std::optional<int>(0));

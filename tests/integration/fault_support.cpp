@@ -199,6 +199,15 @@ std::vector<std::chrono::steady_clock::time_point> ConsumerThread::delivery_time
   return times_;
 }
 
+double ConsumerThread::longest_pause(std::chrono::steady_clock::time_point since) const {
+  std::lock_guard lock(mutex_);
+  double longest = 0;
+  for (std::size_t i = 1; i < times_.size(); ++i)
+    if (times_[i] > since)
+      longest = std::max(longest, std::chrono::duration<double>(times_[i] - times_[i - 1]).count());
+  return longest;
+}
+
 void ConsumerThread::drain_and_stop(std::chrono::milliseconds quiet) {
   auto since = std::chrono::steady_clock::now();
   for (;;) {
@@ -208,6 +217,48 @@ void ConsumerThread::drain_and_stop(std::chrono::milliseconds quiet) {
   }
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+}
+
+namespace {
+TransportOptions logging_to(const CapturedLog& log) {
+  TransportOptions options;
+  options.logger = log.logger;
+  return options;
+}
+}  // namespace
+
+StreamRig::StreamRig(std::size_t count, const std::string& query)
+    : exchange(objects.exchange(unique_name("x"))),
+      key(objects.queue(unique_name("t") + ".info")),
+      producer(Transport::open(broker_url(query), logging_to(log))),
+      consumer_transport(Transport::open(broker_url(query), logging_to(listener_log))),
+      listener(consumer_transport->driver().listen({{{key, exchange, key}}, 1000})),
+      ledger(count),
+      consumer(*listener, ledger) {}
+
+StreamRig::~StreamRig() { stop_consumer(); }
+
+void StreamRig::send(std::size_t seq) {
+  producer->driver().send(message(exchange, key, Ledger::body_for(seq)), ledger.on_outcome(seq));
+}
+
+void StreamRig::stop_consumer() {
+  if (consumer_stopped_) return;
+  consumer_stopped_ = true;
+  consumer.drain_and_stop();
+  listener->stop();
+}
+
+void drain_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key, Ledger& ledger,
+                 std::chrono::milliseconds timeout, std::chrono::milliseconds quiet) {
+  auto transport = Transport::open(broker_url("?topology=none"));
+  auto listener = transport->driver().listen({{{queue, exchange, routing_key}}, 1000});
+  {
+    ConsumerThread consumer(*listener, ledger);
+    ledger.wait_consumed(timeout);
+    consumer.drain_and_stop(quiet);
+  }
+  listener->stop();
 }
 
 void send_paced(std::size_t count, double per_second, const std::function<void(std::size_t)>& send) {
@@ -354,9 +405,9 @@ std::string vhost_path(const std::string& kind, const std::string& name) { retur
 }  // namespace
 
 int declare_exchange(const std::string& name, bool durable) {
-  return management_http("PUT", vhost_path("exchanges", name),
-                         std::string(R"({"type":"topic","auto_delete":false,"durable":)") +
-                             (durable ? "true" : "false") + "}")
+  return management_http(
+             "PUT", vhost_path("exchanges", name),
+             std::string(R"({"type":"topic","auto_delete":false,"durable":)") + (durable ? "true" : "false") + "}")
       .status;
 }
 
@@ -375,9 +426,7 @@ int bind_queue(const std::string& exchange, const std::string& queue, const std:
 
 int delete_queue(const std::string& name) { return management_http("DELETE", vhost_path("queues", name)).status; }
 
-int delete_exchange(const std::string& name) {
-  return management_http("DELETE", vhost_path("exchanges", name)).status;
-}
+int delete_exchange(const std::string& name) { return management_http("DELETE", vhost_path("exchanges", name)).status; }
 
 bool queue_exists(const std::string& name) { return management_http("GET", vhost_path("queues", name)).status == 200; }
 
@@ -553,9 +602,8 @@ void ListenTally::add(const std::string& line) {
 
 std::vector<std::string> herald_listen_argv(const std::string& url, const std::string& exchange,
                                             const std::string& topic, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {cli_path(), "listen", "--url",     url,        "--exchange",
-                                   exchange,   "--topic", topic,      "--priority", "info",
-                                   "--timeout", "600"};
+  std::vector<std::string> argv = {cli_path(), "listen", "--url",      url,    "--exchange", exchange,
+                                   "--topic",  topic,    "--priority", "info", "--timeout",  "600"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }

@@ -104,6 +104,9 @@ class ConsumerThread {
   std::chrono::steady_clock::time_point last_delivery() const;
   /// Times of the deliveries, in order (for gap analysis).
   std::vector<std::chrono::steady_clock::time_point> delivery_times() const;
+  /// The longest pause between two deliveries that came after `since`, in seconds (how long a
+  /// fault kept a steadily fed consumer detached).
+  double longest_pause(std::chrono::steady_clock::time_point since = {}) const;
   /// Keeps polling until no delivery came for `quiet` (late duplicates), then stops.
   void drain_and_stop(std::chrono::milliseconds quiet = std::chrono::milliseconds(1000));
 
@@ -203,6 +206,39 @@ class Watchdog {
   bool cancelled_ = false;
   std::thread thread_;
 };
+
+/// A sender and a consumer on a fresh exchange and queue: the producer transport (options of
+/// `query`, logging into `log`), and a listener on a transport of its own (its connection is
+/// another victim of each fault) consumed into `ledger` by a ConsumerThread. Destroying it
+/// deletes the queue and the exchange.
+struct StreamRig {
+  StreamRig(std::size_t count, const std::string& query = "");
+  ~StreamRig();
+  /// Sends message `seq` ("seq:<n>") from the producer, recording its outcome.
+  void send(std::size_t seq);
+  /// Consumes until quiet for 1 s, then stops the listener.
+  void stop_consumer();
+
+  BrokerObjects objects;
+  const std::string exchange;
+  const std::string key;  ///< routing key and queue name
+  CapturedLog log;
+  CapturedLog listener_log;
+  std::shared_ptr<Transport> producer;
+  std::shared_ptr<Transport> consumer_transport;
+  std::unique_ptr<detail::Listener> listener;
+  Ledger ledger;
+  ConsumerThread consumer;
+
+ private:
+  bool consumer_stopped_ = false;
+};
+
+/// Consumes `queue` (existing; bound to `exchange` with `routing_key`) into `ledger` on a
+/// transport of its own (topology=none) until every confirmed message arrived or `timeout`
+/// passed, and then until it is quiet for `quiet`.
+void drain_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key, Ledger& ledger,
+                 std::chrono::milliseconds timeout, std::chrono::milliseconds quiet = std::chrono::milliseconds(1000));
 
 // ---------------------------------------------------------------------------------------------
 // The herald CLI as a child process
