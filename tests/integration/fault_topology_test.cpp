@@ -66,7 +66,7 @@ TEST(FaultTopology, ExchangeExistsWithOtherDurableFlagSendsFailNamingDurableNone
   EXPECT_EQ(ledger.first_error(), make_error_code(Errc::precondition_failed))
       << ledger.first_error().message() << ": " << ledger.first_reason();
   EXPECT_NE(ledger.first_reason().find("durable"), std::string::npos) << ledger.first_reason();
-  EXPECT_LT(longest_send, 0.2) << "send() did the declaration on the caller's thread";
+  EXPECT_LT(longest_send, 0.25) << "send() did the declaration on the caller's thread";
   EXPECT_LE(log_warnings(log), 3u) << "failures are logged once per cause, not once per message:\n"
                                    << log.text().substr(0, 3000);
 }
@@ -146,7 +146,7 @@ void notify_with_silent_management(int port, const std::string& what) {
   }
   for (const auto& line : log_sample(log, 5)) std::cout << "[ fault ]     " << line.substr(0, 300) << "\n";
   EXPECT_LT(open_seconds, 0.5) << "Transport::open waited for the management API";
-  EXPECT_LT(longest_notify, 0.1) << "notify() must return within milliseconds";
+  EXPECT_LT(longest_notify, 0.25) << "notify() must return within milliseconds, never seconds";
   EXPECT_LT(destroy_seconds, 7.0) << "the transport's destructor waited past declare_timeout (5 s)";
 }
 
