@@ -26,17 +26,8 @@ TEST(FaultConnection, ForcedCloseTenTimesDuring30kSendsNoneFailedNoneLost) {
   Watchdog watchdog(170s);
   constexpr std::size_t kCount = 30'000;
   constexpr int kCloses = 10;
-  BrokerObjects objects;
-  const std::string exchange = objects.exchange(unique_name("x"));
-  const std::string key = objects.queue(unique_name("t") + ".info");
-  CapturedLog log;
-  TransportOptions options;
-  options.logger = log.logger;
-  auto producer = Transport::open(broker_url(), options);
-  auto consumer_transport = Transport::open(broker_url());
-  auto listener = consumer_transport->driver().listen({{{key, exchange, key}}, 1000});
-  Ledger ledger(kCount);
-  ConsumerThread consumer(*listener, ledger);
+  StreamRig rig(kCount);
+  Ledger& ledger = rig.ledger;
 
   std::atomic<int> closes{0};
   std::string close_output;
@@ -49,33 +40,32 @@ TEST(FaultConnection, ForcedCloseTenTimesDuring30kSendsNoneFailedNoneLost) {
     }
   });
   auto started = std::chrono::steady_clock::now();
-  send_paced(kCount, 1200, [&](std::size_t i) {
-    producer->driver().send(message(exchange, key, Ledger::body_for(i)), ledger.on_outcome(i));
-  });
+  send_paced(kCount, 1200, [&](std::size_t i) { rig.send(i); });
   closer.join();
   double send_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   bool all_outcomes = ledger.wait_outcomes(kCount, 90s);
   bool all_consumed = ledger.wait_consumed(60s);  // every confirmed one (failed ones may never come)
-  consumer.drain_and_stop();
-  listener->stop();
+  rig.stop_consumer();
 
   // The longest pause of the consumer: how long a forced close kept it detached.
-  double consumer_stall = 0;
-  auto times = consumer.delivery_times();
-  for (std::size_t i = 1; i < times.size(); ++i)
-    consumer_stall = std::max(consumer_stall, std::chrono::duration<double>(times[i] - times[i - 1]).count());
+  double consumer_stall = rig.consumer.longest_pause();
   std::cout << "[ fault ] " << closes << " forced closes in " << send_seconds << " s of sending; longest consumer "
             << "pause " << consumer_stall << " s; first close_all_connections said: " << close_output.substr(0, 200)
             << "\n";
-  print_figures("forced close x10 during 30k sends", ledger, &log);
+  print_figures("forced close x10 during 30k sends", ledger, &rig.log);
+  for (const auto& line : log_sample(rig.listener_log, 6))
+    std::cout << "[ fault ]   listener: " << line.substr(0, 300) << "\n";
   auto f = ledger.figures();
   EXPECT_EQ(closes, kCloses);
+  // The stream is steady at 1,200/s: a long pause means a link re-attached only after the
+  // reconnect backoff (10 s before issue 8). RabbitMQ 3.10 ends only the session here.
+  EXPECT_LT(consumer_stall, 5.0) << "the consumer (or the producer) stayed detached after a forced close";
   EXPECT_TRUE(all_outcomes) << "only " << ledger.outcomes() << " of " << kCount << " sends got an outcome in 90 s";
   EXPECT_EQ(f.failed, 0u) << "first failure: " << ledger.first_error().message() << ": " << ledger.first_reason();
   EXPECT_EQ(f.lost, 0u);
   EXPECT_TRUE(all_consumed) << "consumed " << f.consumed_unique << " of " << kCount;
   EXPECT_EQ(f.consumed_unique, kCount);
-  EXPECT_EQ(objects.left_in_queues(), 0u);
+  EXPECT_EQ(rig.objects.left_in_queues(), 0u);
 }
 
 // Issue table row 2 and the "done when" of issue 8: a new user runs `herald send --count 20000`
@@ -188,22 +178,11 @@ TEST(FaultConnection, BrokerKilledMidStreamAndRestartedNoneLost) {
     if (killed) broker_script("start");
   });
   constexpr std::size_t kCount = 20'000;
-  BrokerObjects objects;
-  const std::string exchange = objects.exchange(unique_name("x"));
-  const std::string key = objects.queue(unique_name("t") + ".info");
-  const std::string url = broker_url("?amqp_durable_queues=true");
-  CapturedLog log;
-  TransportOptions options;
-  options.logger = log.logger;
-  // The caller's bound on blocking while the send buffer is full: longer than the ~15 s a
+  // The caller's bound on blocking while the send buffer is full: longer than the 19-36 s a
   // killed broker needs to come back, so no send may fail (the default 10 s would fail the
   // sends made while the buffer stays full, which is that bound working, not a loss).
-  options.send_timeout = 60s;
-  auto producer = Transport::open(url, options);
-  auto consumer_transport = Transport::open(url);
-  auto listener = consumer_transport->driver().listen({{{key, exchange, key}}, 1000});
-  Ledger ledger(kCount);
-  ConsumerThread consumer(*listener, ledger);
+  StreamRig rig(kCount, "?amqp_durable_queues=true", 90s);
+  Ledger& ledger = rig.ledger;
 
   double down_seconds = 0;
   std::size_t outcomes_at_kill = 0;
@@ -218,25 +197,22 @@ TEST(FaultConnection, BrokerKilledMidStreamAndRestartedNoneLost) {
     killed = false;
     down_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - at).count();
   });
-  send_paced(kCount, 1000, [&](std::size_t i) {
-    producer->driver().send(message(exchange, key, Ledger::body_for(i)), ledger.on_outcome(i));
-  });
+  send_paced(kCount, 1000, [&](std::size_t i) { rig.send(i); });
   killer.join();
   bool all_outcomes = ledger.wait_outcomes(kCount, 90s);
   bool all_consumed = ledger.wait_consumed(60s);  // every confirmed one (failed ones may never come)
-  consumer.drain_and_stop();
-  listener->stop();
+  rig.stop_consumer();
 
   std::cout << "[ fault ] kill -9 after " << outcomes_at_kill << " outcomes; broker back after " << down_seconds
             << " s\n";
-  print_figures("kill -9 of the broker mid-stream", ledger, &log);
+  print_figures("kill -9 of the broker mid-stream", ledger, &rig.log);
   auto f = ledger.figures();
   EXPECT_TRUE(all_outcomes) << "only " << ledger.outcomes() << " of " << kCount << " sends got an outcome";
   EXPECT_EQ(f.failed, 0u) << "first failure: " << ledger.first_error().message() << ": " << ledger.first_reason();
   EXPECT_EQ(f.lost, 0u);
   EXPECT_TRUE(all_consumed);
   EXPECT_EQ(f.consumed_unique, kCount);
-  EXPECT_EQ(objects.left_in_queues(), 0u);
+  EXPECT_EQ(rig.objects.left_in_queues(), 0u);
 }
 
 // Issue table row 9: a wrong password is reported at once (status failed with a reason, listen()
@@ -309,14 +285,7 @@ TEST(FaultConnection, WrongPasswordThenUserCreatedHealsAndWaitingSendsAreConfirm
   double healed_at = since_open();
   TransportStatus healed_status = transport->status();
 
-  auto consumer_transport = Transport::open(broker_url("?topology=none"));
-  auto listener = consumer_transport->driver().listen({{{key, exchange, key}}, 100});
-  {
-    ConsumerThread consumer(*listener, ledger);
-    ledger.wait_consumed(10s);
-    consumer.drain_and_stop(500ms);
-  }
-  listener->stop();
+  drain_queue(exchange, key, key, ledger, 10s, 500ms);
   transport.reset();
   broker_ctl("delete_user '" + user + "'");
 
@@ -337,7 +306,7 @@ TEST(FaultConnection, WrongPasswordThenUserCreatedHealsAndWaitingSendsAreConfirm
   EXPECT_FALSE(failed_status.reason.empty());
   EXPECT_EQ(failed_status.reason.find(password), std::string::npos) << "password leaked into the reason";
   EXPECT_EQ(listen_code, make_error_code(Errc::unauthorized)) << listen_error;
-  EXPECT_LT(longest_send, 0.2) << "send() blocked the caller";
+  EXPECT_LT(longest_send, 0.25) << "send() blocked the caller";
   EXPECT_EQ(failed_before_fix, 0u) << "sends must wait for the credentials to be fixed, not fail: "
                                    << ledger.first_error().message() << ": " << ledger.first_reason();
   // One attempt per 2 s retry step (plus the first).

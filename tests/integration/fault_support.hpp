@@ -1,10 +1,11 @@
 #pragma once
 // Helpers of the real-broker fault tests (issue 8): a ledger of send outcomes and consumptions
-// that prints the figures of a scenario, a consumer thread, broker control (rabbitmqctl and the
-// management HTTP API), child processes of the `herald` CLI, silent TCP servers standing in for
-// a blackholed management port, and a watchdog.
+// that prints the figures of a scenario, a consumer thread, and a sender/consumer rig. Broker
+// control is in fault_broker.hpp, the `herald` CLI as a child process in fault_process.hpp.
 
 #include "tests/integration/amqp_support.hpp"
+#include "tests/integration/fault_broker.hpp"
+#include "tests/integration/fault_process.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -104,6 +105,9 @@ class ConsumerThread {
   std::chrono::steady_clock::time_point last_delivery() const;
   /// Times of the deliveries, in order (for gap analysis).
   std::vector<std::chrono::steady_clock::time_point> delivery_times() const;
+  /// The longest pause between two deliveries that came after `since`, in seconds (how long a
+  /// fault kept a steadily fed consumer detached).
+  double longest_pause(std::chrono::steady_clock::time_point since = {}) const;
   /// Keeps polling until no delivery came for `quiet` (late duplicates), then stops.
   void drain_and_stop(std::chrono::milliseconds quiet = std::chrono::milliseconds(1000));
 
@@ -130,175 +134,41 @@ std::size_t log_warnings(const CapturedLog& log);
 void print_figures(const std::string& scenario, const Ledger& ledger, const CapturedLog* log = nullptr);
 
 // ---------------------------------------------------------------------------------------------
-// Broker control
+// A sender and a consumer
 
-/// Output and exit status of a command.
-struct CommandResult {
-  int status = -1;
-  std::string output;
-};
-/// Runs a shell command, capturing stdout and stderr.
-CommandResult run_command(const std::string& command);
-/// `scripts/rabbitmq ctl <args>`: rabbitmqctl against the private broker of RMQ_PORT.
-CommandResult broker_ctl(const std::string& args);
-/// Waits until the broker accepts AMQP connections (TCP connect to RMQ_PORT) and answers
-/// `rabbitmqctl await_startup`; false after `timeout`.
-bool wait_broker_up(std::chrono::seconds timeout);
-/// True when something listens on 127.0.0.1:`port`.
-bool port_open(int port);
-/// Ready + unacknowledged messages per queue, from `rabbitmqctl list_queues` (exact, not the
-/// management API's 5 s statistics). Missing queues are absent from the map.
-struct QueueCounts {
-  std::size_t ready = 0;
-  std::size_t unacked = 0;
-  std::size_t consumers = 0;
-};
-std::map<std::string, QueueCounts> list_queues();
+/// A sender and a consumer on a fresh exchange and queue: the producer transport (options of
+/// `query`, logging into `log`), and a listener on a transport of its own (its connection is
+/// another victim of each fault) consumed into `ledger` by a ConsumerThread. Destroying it
+/// deletes the queue and the exchange.
+struct StreamRig {
+  /// `send_timeout`: the producer's bound on blocking while its send buffer is full.
+  StreamRig(std::size_t count, const std::string& query = "",
+            std::chrono::milliseconds send_timeout = std::chrono::seconds(10));
+  ~StreamRig();
+  /// Sends message `seq` ("seq:<n>") from the producer, recording its outcome.
+  void send(std::size_t seq);
+  /// Consumes until quiet for 1 s, then stops the listener.
+  void stop_consumer();
 
-/// One management HTTP API call as guest to 127.0.0.1:RMQ_PORT+10000.
-struct HttpResult {
-  int status = 0;  ///< 0 when no answer
-  std::string body;
-};
-HttpResult management_http(const std::string& method, const std::string& path, const std::string& json = "");
-/// Declares (PUT) a topic exchange / a queue with JSON `arguments`, binds (POST), deletes.
-/// Return the HTTP status (2xx = done).
-int declare_exchange(const std::string& name, bool durable);
-int declare_queue(const std::string& name, bool durable, const std::string& arguments_json = "{}");
-int bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key);
-int delete_queue(const std::string& name);
-int delete_exchange(const std::string& name);
-bool queue_exists(const std::string& name);
-
-/// Deletes, at scope exit, the queues and exchanges a test used, printing what was left in each
-/// queue (a test drains them first).
-class BrokerObjects {
- public:
-  BrokerObjects() = default;
-  ~BrokerObjects();
-  BrokerObjects(const BrokerObjects&) = delete;
-  BrokerObjects& operator=(const BrokerObjects&) = delete;
-  const std::string& queue(const std::string& name);
-  const std::string& exchange(const std::string& name);
-  /// Messages (ready + unacked) left in the registered queues; prints them.
-  std::size_t left_in_queues() const;
+  BrokerObjects objects;
+  const std::string exchange;
+  const std::string key;  ///< routing key and queue name
+  CapturedLog log;
+  CapturedLog listener_log;
+  std::shared_ptr<Transport> producer;
+  std::shared_ptr<Transport> consumer_transport;
+  std::unique_ptr<detail::Listener> listener;
+  Ledger ledger;
+  ConsumerThread consumer;
 
  private:
-  std::vector<std::string> queues_;
-  std::vector<std::string> exchanges_;
+  bool consumer_stopped_ = false;
 };
 
-/// Aborts the test process with a message when a scenario hangs past `limit` (ctest would wait
-/// 25 minutes); `restore` runs first (e.g. restart a stopped broker app).
-class Watchdog {
- public:
-  explicit Watchdog(std::chrono::seconds limit, std::function<void()> restore = {});
-  ~Watchdog();
-  Watchdog(const Watchdog&) = delete;
-  Watchdog& operator=(const Watchdog&) = delete;
-
- private:
-  std::mutex mutex_;
-  std::condition_variable cancelled_cv_;
-  bool cancelled_ = false;
-  std::thread thread_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The herald CLI as a child process
-
-/// HERALD_CLI_PATH; empty when the CLI is not built.
-std::string cli_path();
-
-/// A child process with its stdout read line by line on a thread (stderr is inherited).
-/// The reader may be slowed down (`set_line_delay`) to make a slow consumer: `herald listen`
-/// blocks in its handler once the pipe is full, so it settles no faster than this reads.
-class ChildProcess {
- public:
-  explicit ChildProcess(std::vector<std::string> argv);
-  ~ChildProcess();  ///< SIGKILLs a child still running, then reaps it
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  int pid() const noexcept { return pid_; }
-  void set_line_delay(std::chrono::microseconds delay) { line_delay_us_ = delay.count(); }
-  /// Lines read so far.
-  std::size_t line_count() const;
-  std::vector<std::string> lines() const;
-  /// Waits until at least `count` lines were read; false on timeout or EOF before.
-  bool wait_lines(std::size_t count, std::chrono::milliseconds timeout) const;
-  /// Time the first line was read (nullopt before).
-  std::optional<std::chrono::steady_clock::time_point> first_line_time() const;
-  std::chrono::steady_clock::time_point started() const noexcept { return started_; }
-  void signal(int signo);
-  /// Waits for exit; returns the exit status (128 + signal when killed), nullopt on timeout.
-  std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-  /// Resident set size in kB from /proc (0 when gone).
-  std::size_t rss_kb() const;
-
- private:
-  void read_loop(int fd);
-  int pid_ = -1;
-  std::optional<int> exit_status_;
-  std::chrono::steady_clock::time_point started_;
-  std::atomic<long long> line_delay_us_{0};
-  mutable std::mutex mutex_;
-  mutable std::condition_variable changed_;
-  std::vector<std::string> lines_;
-  std::optional<std::chrono::steady_clock::time_point> first_line_;
-  bool eof_ = false;
-  std::thread reader_;
-};
-
-/// Distinct message ids (and the `seq` of the payload, when present) in `herald listen` lines.
-struct ListenTally {
-  std::size_t lines = 0;
-  std::set<std::string> message_ids;
-  std::set<long long> seqs;
-  std::size_t unparsable = 0;
-  void add(const std::string& line);
-};
-
-/// `herald listen` on the private broker: `url`, exchange, topic, priority info, a long
-/// timeout; more arguments may follow.
-std::vector<std::string> herald_listen_argv(const std::string& url, const std::string& exchange,
-                                            const std::string& topic, std::vector<std::string> extra = {});
-
-// ---------------------------------------------------------------------------------------------
-// Silent management ports
-
-/// A TCP server on 127.0.0.1 that accepts connections (the kernel completes the handshake) and
-/// never reads or answers: a management API that hangs.
-class SilentTcpServer {
- public:
-  SilentTcpServer();
-  ~SilentTcpServer();
-  SilentTcpServer(const SilentTcpServer&) = delete;
-  SilentTcpServer& operator=(const SilentTcpServer&) = delete;
-  int port() const noexcept { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
-
-/// A TCP port on 127.0.0.1 whose connects hang: a listening socket with a full backlog, so the
-/// kernel drops new SYNs (as a blackholing firewall would). `works()` says whether a probe
-/// connect indeed stayed pending.
-class BlackholeTcpPort {
- public:
-  BlackholeTcpPort();
-  ~BlackholeTcpPort();
-  BlackholeTcpPort(const BlackholeTcpPort&) = delete;
-  BlackholeTcpPort& operator=(const BlackholeTcpPort&) = delete;
-  int port() const noexcept { return port_; }
-  bool works() const noexcept { return works_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-  bool works_ = false;
-  std::vector<int> fillers_;
-};
+/// Consumes `queue` (existing; bound to `exchange` with `routing_key`) into `ledger` on a
+/// transport of its own (topology=none) until every confirmed message arrived or `timeout`
+/// passed, and then until it is quiet for `quiet`.
+void drain_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key, Ledger& ledger,
+                 std::chrono::milliseconds timeout, std::chrono::milliseconds quiet = std::chrono::milliseconds(1000));
 
 }  // namespace herald::test
