@@ -356,6 +356,7 @@ class Builder {
       const bool on = parse_bool(*ssl, {g, "ssl"});
       entry(g, "ssl", on ? "true" : "false", ssl->origin);
       if (on && amqp) url.use_tls();
+      if (!amqp) extra_ignored_.push_back({g, "ssl", ssl->origin, "does not apply to memory://"});
     }
     for (const OptionSpec& spec : option_specs()) {
       if (spec.group != kRabbitGroup || (spec.use != OptionUse::query && spec.use != OptionUse::herald)) continue;

@@ -267,7 +267,7 @@ server_listen = $my_ip
   EXPECT_EQ(config.server_options().credit_window, 64u);
   ASSERT_EQ(config.ignored.size(), 1u) << config.ignored_summary();
   EXPECT_EQ(config.ignored[0].option, "rabbit_quorum_queue");
-  EXPECT_EQ(config.ignored[0].origin.to_string(), "/etc/nova/nova.conf:36");
+  EXPECT_EQ(config.ignored[0].origin.to_string(), "/etc/nova/nova.conf:35");
   EXPECT_EQ(config.describe().find("s3cret"), std::string::npos);
 }
 
