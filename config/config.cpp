@@ -5,6 +5,8 @@
 #include <herald/config.hpp>
 #include <herald/error.hpp>
 
+#include <algorithm>
+
 namespace herald {
 
 std::string ConfigOrigin::to_string() const {
@@ -25,8 +27,18 @@ std::string Config::ignored_summary() const {
 
 std::string Config::describe() const {
   std::string out = "# Effective Herald configuration (secrets masked); origins in comments.\n";
+  // One section per group, in the order a reader expects.
+  auto rank = [](const std::string& group) {
+    static const std::string kOrder[] = {"DEFAULT", "oslo_messaging_notifications", "oslo_messaging_rabbit"};
+    for (int i = 0; i < 3; ++i)
+      if (group == kOrder[i]) return i;
+    return 3;
+  };
+  std::vector<ConfigEntry> sorted = entries;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const ConfigEntry& a, const ConfigEntry& b) { return rank(a.group) < rank(b.group); });
   std::string group;
-  for (const ConfigEntry& entry : entries) {
+  for (const ConfigEntry& entry : sorted) {
     if (entry.group != group) {
       group = entry.group;
       out += "\n[" + group + "]\n";

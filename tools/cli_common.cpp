@@ -80,11 +80,12 @@ std::vector<Priority> parse_priorities(const std::string& list) {
 
 namespace {
 
-// Forwards to a RapidJSON writer, writing NaN and ±Infinity as null (RapidJSON's Writer refuses
-// them and stops mid-object, which used to cut the line short).
+// Forwards to a RapidJSON writer, writing NaN and ±Infinity as null or in Python's spelling
+// (RapidJSON's Writer refuses them and stops mid-object, which used to cut the line short).
 template <typename Writer>
-struct FiniteNumbers {
+struct NonFiniteNumbers {
   Writer& out;
+  NonFinite mode;
   bool replaced = false;
   bool Null() { return out.Null(); }
   bool Bool(bool b) { return out.Bool(b); }
@@ -94,6 +95,10 @@ struct FiniteNumbers {
   bool Uint64(std::uint64_t u) { return out.Uint64(u); }
   bool Double(double d) {
     if (std::isfinite(d)) return out.Double(d);
+    if (mode == NonFinite::python) {
+      std::string_view text = std::isnan(d) ? "NaN" : d < 0 ? "-Infinity" : "Infinity";
+      return out.RawValue(text.data(), text.size(), rapidjson::kNumberType);
+    }
     replaced = true;
     return out.Null();
   }
@@ -116,7 +121,7 @@ void write_string_or_null(Writer& w, const std::string& text) {
 
 template <typename Writer>
 void write_notification(Writer& w, const Notification& n, NonFinite non_finite) {
-  FiniteNumbers<Writer> finite{w};
+  NonFiniteNumbers<Writer> numbers{w, non_finite};
   w.StartObject();
   w.Key("message_id");
   w.String(n.message_id.c_str(), static_cast<rapidjson::SizeType>(n.message_id.size()));
@@ -130,49 +135,30 @@ void write_notification(Writer& w, const Notification& n, NonFinite non_finite) 
   std::string_view p = to_string(n.priority);
   w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
   w.Key("payload");
-  if (non_finite == NonFinite::python)
-    n.payload().Accept(w);
-  else
-    n.payload().Accept(finite);
+  n.payload().Accept(numbers);
   w.Key("timestamp");
   w.String(n.timestamp.c_str(), static_cast<rapidjson::SizeType>(n.timestamp.size()));
   w.Key("context");
-  if (non_finite == NonFinite::python)
-    n.context().Accept(w);
-  else
-    n.context().Accept(finite);
-  if (finite.replaced) {
+  n.context().Accept(numbers);
+  if (numbers.replaced) {
     w.Key("non_finite");
     w.Bool(true);
   }
   w.EndObject();
 }
 
-using Buffer = rapidjson::StringBuffer;
-template <unsigned Flags>
-using CompactWriter = rapidjson::Writer<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator, Flags>;
-template <unsigned Flags>
-using IndentWriter =
-    rapidjson::PrettyWriter<Buffer, rapidjson::UTF8<>, rapidjson::UTF8<>, rapidjson::CrtAllocator, Flags>;
-
-template <unsigned Flags>
-std::string write_json(const Notification& n, bool pretty, NonFinite non_finite) {
-  Buffer buffer;
-  if (pretty) {
-    IndentWriter<Flags> writer(buffer);
-    write_notification(writer, n, non_finite);
-  } else {
-    CompactWriter<Flags> writer(buffer);
-    write_notification(writer, n, non_finite);
-  }
-  return {buffer.GetString(), buffer.GetSize()};
-}
-
 }  // namespace
 
 std::string notification_json(const Notification& n, bool pretty, NonFinite non_finite) {
-  if (non_finite == NonFinite::python) return write_json<rapidjson::kWriteNanAndInfFlag>(n, pretty, non_finite);
-  return write_json<rapidjson::kWriteDefaultFlags>(n, pretty, non_finite);
+  rapidjson::StringBuffer buffer;
+  if (pretty) {
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> writer(buffer);
+    write_notification(writer, n, non_finite);
+  } else {
+    rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
+    write_notification(writer, n, non_finite);
+  }
+  return {buffer.GetString(), buffer.GetSize()};
 }
 
 void install_stop_signals() {
@@ -210,8 +196,8 @@ Config ConfigFlags::load(const std::shared_ptr<spdlog::logger>& logger) const {
 
 bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
 
-ProgressLine::ProgressLine(std::string label, std::function<std::uint64_t()> count)
-    : label_(std::move(label)), count_(std::move(count)) {
+ProgressLine::ProgressLine(std::string label, std::function<std::uint64_t()> counter)
+    : label_(std::move(label)), count_(std::move(counter)) {
   if (!is_terminal(STDERR_FILENO)) return;
   thread_ = std::thread([this] {
     using Clock = std::chrono::steady_clock;

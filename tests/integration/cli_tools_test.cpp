@@ -45,15 +45,35 @@ TEST(CliTools, Version) {
   EXPECT_EQ(result.out.rfind("herald ", 0), 0u) << result.out;
 }
 
+// What a Python (oslo.messaging) sender emits for a payload holding NaN and infinities.
+std::string python_body_with_non_finite_numbers(int n) {
+  return R"({"oslo.version": "2.0", "oslo.message": "{\"message_id\": \"6b3cbd6f-8f1c-4b6e-9d55-00000000000)" +
+         std::to_string(n) +
+         R"(\", \"publisher_id\": \"py.sender\", \"event_type\": \"nan.event\", \"priority\": \"INFO\", )"
+         R"(\"payload\": {\"x\": NaN, \"y\": [Infinity, -Infinity], \"z\": 1.5}, )"
+         R"(\"timestamp\": \"2026-01-01 00:00:00.000000\", \"_unique_id\": \"0123456789abcdef0123456789abcde)" +
+         std::to_string(n) + R"(\"}"})";
+}
+
+// Sends `body` to <topic>.info until the listener's queue exists (it declares it at start).
+void send_raw_when_bound(const std::string& topic, const std::string& body) {
+  auto transport = Transport::open(broker_url());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    SendTracker sent;
+    transport->driver().send(message("openstack", topic + ".info", body), sent.callback());
+    if (sent.wait(1, std::chrono::seconds(10)) && sent.ok() == 1) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  ADD_FAILURE() << "the listener's queue never appeared";
+}
+
 TEST(CliTools, NonFiniteNumbersStillGiveValidJsonLines) {
   REQUIRE_CLI();
   const std::string topic = unique_name("nan");
-  BackgroundCommand listener(listen(topic, "--count 2"));
-  // oslo (Python) senders can put NaN and Infinity in a payload.
-  CommandResult sent = run_command(send(topic,
-                                        "--publisher-id p --event-type nan.event --count 2 "
-                                        "--payload '{\"x\": NaN, \"y\": [Infinity, -Infinity], \"z\": 1.5}'"));
-  ASSERT_EQ(sent.status, 0) << sent.out << sent.err;
+  BackgroundCommand listener(listen(topic, "--count 2 --priority info"));
+  send_raw_when_bound(topic, python_body_with_non_finite_numbers(1));
+  send_raw_when_bound(topic, python_body_with_non_finite_numbers(2));
   CommandResult listened = listener.wait();
   EXPECT_EQ(listened.status, 0) << listened.err;
   auto docs = json_lines(listened.out);
@@ -61,6 +81,7 @@ TEST(CliTools, NonFiniteNumbersStillGiveValidJsonLines) {
   for (const rapidjson::Document& doc : docs) {
     EXPECT_TRUE(doc["payload"]["x"].IsNull());
     EXPECT_TRUE(doc["payload"]["y"][0].IsNull());
+    EXPECT_TRUE(doc["payload"]["y"][1].IsNull());
     EXPECT_EQ(doc["payload"]["z"].GetDouble(), 1.5);
     EXPECT_TRUE(doc["non_finite"].GetBool());
     EXPECT_STREQ(doc["event_type"].GetString(), "nan.event");  // the rest of the line is there
@@ -72,10 +93,24 @@ TEST(CliTools, NonFiniteNumbersStillGiveValidJsonLines) {
 TEST(CliTools, PythonSpellingOfNonFiniteNumbersOnRequest) {
   REQUIRE_CLI();
   const std::string topic = unique_name("nan-py");
-  BackgroundCommand listener(listen(topic, "--count 1 --non-finite python"));
-  ASSERT_EQ(run_command(send(topic, "--publisher-id p --event-type e --payload '{\"x\": NaN}'")).status, 0);
+  BackgroundCommand listener(listen(topic, "--count 1 --priority info --non-finite python"));
+  send_raw_when_bound(topic, python_body_with_non_finite_numbers(3));
   CommandResult listened = listener.wait();
-  EXPECT_NE(listened.out.find("\"payload\":{\"x\":NaN}"), std::string::npos) << listened.out;
+  EXPECT_NE(listened.out.find("\"payload\":{\"x\":NaN,\"y\":[Infinity,-Infinity],\"z\":1.5}"), std::string::npos)
+      << listened.out;
+  EXPECT_EQ(listened.out.find("non_finite"), std::string::npos) << listened.out;
+}
+
+TEST(CliTools, UniqueIdIsNullWhenTheSenderSentNone) {
+  REQUIRE_CLI();
+  const std::string topic = unique_name("no-unique-id");
+  BackgroundCommand listener(listen(topic, "--count 1 --priority info"));
+  send_raw_when_bound(topic,
+                      R"({"oslo.version": "2.0", "oslo.message": "{\"message_id\": \"m1\", \"publisher_id\": \"p\", )"
+                      R"(\"event_type\": \"e\", \"priority\": \"INFO\", \"payload\": {}, \"timestamp\": \"2026-01-01 00:00:00.000000\"}"})");
+  auto docs = json_lines(listener.wait().out);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_TRUE(docs[0]["_unique_id"].IsNull());
 }
 
 TEST(CliTools, ListenPrintsItsCountersAtExit) {
