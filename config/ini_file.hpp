@@ -20,7 +20,7 @@ struct IniAssignment {
 /// - `key = value` or `key: value` (the first of `=` and `:` separates);
 /// - lines starting with `#` or `;` are comments (a `#` later in a line is part of the value);
 /// - a line starting with a space or tab continues the previous value; a blank line ends it;
-/// - a value wholly enclosed in matching `"` or `'` loses them.
+/// - one pair of matching `"` or `'` around the value on the key's line is removed.
 /// @throws ConfigError "<file_name>:<line>: <problem>" for a syntax error.
 std::vector<IniAssignment> parse_ini(std::string_view text, const std::string& file_name);
 

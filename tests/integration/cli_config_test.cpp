@@ -6,7 +6,13 @@
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
 #include <set>
+#include <thread>
 
 namespace herald::test {
 namespace {
@@ -111,6 +117,55 @@ TEST(CliConfig, RabbitUrlOnTheCommandLine) {
                                    " --publisher-id p --event-type e --payload '{}' --timeout 30");
   EXPECT_EQ(sent.status, 0) << sent.out << sent.err;
   EXPECT_EQ(listener.wait().status, 0);
+}
+
+// A port that answers like RabbitMQ 3.x without its AMQP 1.0 plugin: the AMQP 0-9-1 protocol
+// header, then close.
+class AmqpWithoutTheAmqp10Plugin {
+ public:
+  AmqpWithoutTheAmqp10Plugin() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+    ::listen(fd_, 8);
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        const int client = ::accept(fd_, nullptr, nullptr);
+        if (client < 0) continue;
+        char header[8];
+        (void)::recv(client, header, sizeof header, 0);
+        (void)::send(client, "AMQP\x00\x00\x09\x01", 8, MSG_NOSIGNAL);
+        ::close(client);
+      }
+    });
+  }
+  ~AmqpWithoutTheAmqp10Plugin() {
+    stop_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+TEST(CliConfig, ABrokerWithoutAmqp10GetsAnErrorThatSaysSo) {
+  if (cli_path().empty()) GTEST_SKIP() << "the herald CLI is not built in this configuration";
+  AmqpWithoutTheAmqp10Plugin broker;
+  CommandResult result = run_command(cli_path() + " send --url 'rabbit://127.0.0.1:" + std::to_string(broker.port()) +
+                                     "/?topology=none' --publisher-id p --event-type e --payload '{}' --timeout 2");
+  EXPECT_NE(result.status, 0);
+  EXPECT_NE(result.err.find("rabbitmq-plugins enable rabbitmq_amqp1_0"), std::string::npos) << result.err;
 }
 
 }  // namespace

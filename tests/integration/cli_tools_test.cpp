@@ -105,9 +105,10 @@ TEST(CliTools, UniqueIdIsNullWhenTheSenderSentNone) {
   REQUIRE_CLI();
   const std::string topic = unique_name("no-unique-id");
   BackgroundCommand listener(listen(topic, "--count 1 --priority info"));
-  send_raw_when_bound(topic,
-                      R"({"oslo.version": "2.0", "oslo.message": "{\"message_id\": \"m1\", \"publisher_id\": \"p\", )"
-                      R"(\"event_type\": \"e\", \"priority\": \"INFO\", \"payload\": {}, \"timestamp\": \"2026-01-01 00:00:00.000000\"}"})");
+  send_raw_when_bound(
+      topic,
+      R"({"oslo.version": "2.0", "oslo.message": "{\"message_id\": \"m1\", \"publisher_id\": \"p\", )"
+      R"(\"event_type\": \"e\", \"priority\": \"INFO\", \"payload\": {}, \"timestamp\": \"2026-01-01 00:00:00.000000\"}"})");
   auto docs = json_lines(listener.wait().out);
   ASSERT_EQ(docs.size(), 1u);
   EXPECT_TRUE(docs[0]["_unique_id"].IsNull());
