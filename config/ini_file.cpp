@@ -1,9 +1,10 @@
 #include "config/ini_file.hpp"
 
+#include "config/oslo_options.hpp"
+
 #include <herald/error.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace herald::detail {
 namespace {
@@ -18,14 +19,6 @@ std::string_view strip_right(std::string_view s) {
 std::string_view strip(std::string_view s) {
   while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
   return strip_right(s);
-}
-
-std::string normalise_group(std::string_view name) {
-  std::string group(name);
-  if (group == "DEFAULT") return group;
-  std::transform(group.begin(), group.end(), group.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return group;
 }
 
 class Parser {
@@ -67,7 +60,7 @@ class Parser {
     if (line.front() == '[') {
       if (line.back() != ']') fail("invalid section '" + std::string(line) + "' (must end with ])");
       if (line.size() <= 2) fail("empty section name");
-      group_ = normalise_group(line.substr(1, line.size() - 2));
+      group_ = normalise_group_name(line.substr(1, line.size() - 2));
       return;
     }
     if (line.front() == '#' || line.front() == ';') return;

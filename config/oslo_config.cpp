@@ -29,17 +29,6 @@ struct Setting {
 
 using Key = std::pair<std::string, std::string>;
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-std::string normalise_group(std::string_view group) {
-  return group == kDefaultGroup ? std::string(group) : lower(group);
-}
-
 bool is_herald_group(std::string_view group) {
   return group == kDefaultGroup || group == kNotificationsGroup || group == kRabbitGroup || group == kHeraldGroup;
 }
@@ -54,7 +43,7 @@ std::string describe_option(const Key& key) { return "[" + key.first + "] " + ke
 class Settings {
  public:
   void add(std::string group, std::string option, Setting setting) {
-    group = normalise_group(group);
+    group = normalise_group_name(group);
     const OptionSpec* spec = find_option(group, option);
     if (spec && spec->use == OptionUse::alias) {
       group = std::string(spec->alias_group);
@@ -156,7 +145,7 @@ class Expander {
   std::string resolve(const std::string& name, const Setting& from, const Key& key, int depth) const {
     Key target{std::string(kDefaultGroup), name};
     if (std::size_t dot = name.find('.'); dot != std::string::npos)
-      target = {normalise_group(name.substr(0, dot)), name.substr(dot + 1)};
+      target = {normalise_group_name(name.substr(0, dot)), name.substr(dot + 1)};
     const std::vector<Setting>* values = settings_.find(target);
     if (!values) fail(from.origin, key, "unknown variable '$" + name + "' (write $$ for a literal $)");
     return expand(values->back(), target, depth + 1);
@@ -171,9 +160,7 @@ struct Resolved {
 };
 
 bool parse_bool(const Resolved& r, const Key& key) {
-  const std::string v = lower(r.value);
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  if (std::optional<bool> value = parse_oslo_bool(r.value)) return *value;
   fail(r.origin, key, "bad value '" + r.value + "' (expected true/false, yes/no, on/off or 1/0)");
 }
 
@@ -281,7 +268,10 @@ class Builder {
   static ConfigOrigin default_origin() { return {"default", 0}; }
 
   void entry(std::string_view group, std::string_view option, std::string value, ConfigOrigin origin) {
-    if (is_secret_name(option)) value = "****";
+    if (is_secret_name(option))
+      value = "****";
+    else if (value.find("://") != std::string::npos)
+      value = mask_url(value);  // any URL, wherever it is set, may carry a password
     entries_.push_back({std::string(group), std::string(option), std::move(value), std::move(origin)});
   }
 
@@ -339,7 +329,7 @@ class Builder {
     } catch (const ConfigError& e) {
       fail(url->origin, url_key, e.what());
     }
-    apply_rabbit_options(builder, config);
+    apply_rabbit_options(builder);
     for (auto& [key, value] : herald_query_) {
       builder.set(key, value.value);
       entry(kHeraldGroup, key, value.value, value.origin);
@@ -348,7 +338,7 @@ class Builder {
     config.prefetch_count = prefetch_;
   }
 
-  void apply_rabbit_options(UrlBuilder& url, Config&) {
+  void apply_rabbit_options(UrlBuilder& url) {
     const std::string g(kRabbitGroup);
     const bool amqp = url.scheme() != "memory";
     std::optional<Resolved> ssl = get(g, "ssl");
@@ -382,13 +372,10 @@ class Builder {
         continue;
       }
       if (spec.name == "rabbit_login_method") {
-        const std::string method = lower(value);
-        if (method == "amqplain" || method == "plain")
-          value = "PLAIN";  // AMQPLAIN is AMQP 0-9-1's PLAIN; AMQP 1.0 has only SASL PLAIN
-        else if (method == "external")
-          value = "EXTERNAL";
-        else
+        std::optional<std::string> mechanism = sasl_mechanism_for(value);
+        if (!mechanism)
           fail(v->origin, key, "bad value '" + v->value + "' (expected PLAIN, AMQPLAIN or EXTERNAL over AMQP 1.0)");
+        value = *mechanism;
       }
       if (!amqp) {
         extra_ignored_.push_back({g, std::string(spec.name), v->origin, "does not apply to memory://"});
@@ -416,7 +403,7 @@ std::optional<Key> environment_key(const std::string& name) {
   if (!name.starts_with("OS_")) return std::nullopt;
   const std::size_t split = name.find("__", 3);
   if (split == std::string::npos || split == 3 || split + 2 >= name.size()) return std::nullopt;
-  Key key{normalise_group(name.substr(3, split - 3)), lower(name.substr(split + 2))};
+  Key key{normalise_group_name(name.substr(3, split - 3)), to_lower(name.substr(split + 2))};
   if (!is_herald_group(key.first)) return std::nullopt;
   // [DEFAULT] is every library's group: only the options Herald knows are taken from it.
   if (key.first == kDefaultGroup && !find_option(key.first, key.second)) return std::nullopt;

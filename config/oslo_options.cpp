@@ -1,6 +1,8 @@
 #include "config/oslo_options.hpp"
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 namespace herald::detail {
 namespace {
@@ -86,6 +88,31 @@ bool is_secret_name(std::string_view name) {
   for (std::string_view word : {"password", "passphrase", "secret", "token"})
     if (name.find(word) != std::string_view::npos) return true;
   return false;
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::optional<bool> parse_oslo_bool(std::string_view text) {
+  const std::string value = to_lower(text);
+  if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+  if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+  return std::nullopt;
+}
+
+std::optional<std::string> sasl_mechanism_for(std::string_view login_method) {
+  const std::string method = to_lower(login_method);
+  if (method == "plain" || method == "amqplain") return "PLAIN";
+  if (method == "external") return "EXTERNAL";
+  return std::nullopt;
+}
+
+std::string normalise_group_name(std::string_view group) {
+  return group == kDefaultGroup ? std::string(group) : to_lower(group);
 }
 
 }  // namespace herald::detail

@@ -1,7 +1,9 @@
 #pragma once
 // The oslo.config options Herald reads: their groups, types and what each maps onto.
 
+#include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace herald::detail {
@@ -53,5 +55,14 @@ const OptionSpec* find_option(std::string_view group, std::string_view name);
 bool reports_unknown_options(std::string_view group);
 /// Whether an option name looks secret (password, passphrase, secret, token).
 bool is_secret_name(std::string_view name);
+/// `text` with ASCII letters lower-cased.
+std::string to_lower(std::string_view text);
+/// oslo's booleans: true/1/yes/on and false/0/no/off in any case; nullopt for anything else.
+std::optional<bool> parse_oslo_bool(std::string_view text);
+/// The SASL mechanism for oslo's `rabbit_login_method` over AMQP 1.0: PLAIN for PLAIN and
+/// AMQPLAIN (AMQP 0-9-1's variant of PLAIN), EXTERNAL for EXTERNAL; nullopt for the others.
+std::optional<std::string> sasl_mechanism_for(std::string_view login_method);
+/// A group name as oslo.config normalises it: `DEFAULT` as is, any other lower-cased.
+std::string normalise_group_name(std::string_view group);
 
 }  // namespace herald::detail

@@ -26,17 +26,8 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool query_bool(std::string_view key, std::string_view value) {
-  const std::string v = lower(value);
-  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
-  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  if (std::optional<bool> parsed = parse_oslo_bool(value)) return *parsed;
   throw ConfigError("query option '" + std::string(key) + "' has bad value '" + std::string(value) +
                     "' (expected true or false)");
 }
@@ -75,7 +66,11 @@ std::vector<std::string> UrlBuilder::translate_oslo_query() {
     } else if (spec->use == OptionUse::query) {
       std::string herald_value = value;
       if (spec->type == OptionType::boolean) herald_value = query_bool(key, value) ? "true" : "false";
-      if (key == "rabbit_login_method") herald_value = lower(value) == "external" ? "EXTERNAL" : "PLAIN";
+      if (key == "rabbit_login_method") {
+        std::optional<std::string> mechanism = sasl_mechanism_for(value);
+        if (!mechanism) throw ConfigError("query option 'rabbit_login_method' has bad value '" + value + "'");
+        herald_value = *mechanism;
+      }
       kept.emplace_back(std::string(spec->query_key), herald_value);
     } else {
       kept.emplace_back(key, value);

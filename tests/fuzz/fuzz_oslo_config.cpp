@@ -25,15 +25,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     const herald::Config config =
         herald::detail::load_config({{"fuzz.conf", std::string(input.substr(0, nul))}}, sources);
-    // The URL the loader builds must parse again; its masked form must hide every password,
-    // and the display must never hold the unmasked URL.
-    const herald::TransportUrl url = herald::TransportUrl::parse(config.transport_url);
-    const herald::TransportUrl masked = herald::TransportUrl::parse(config.masked_transport_url());
-    bool has_password = false;
-    for (const herald::TransportHost& host : url.hosts()) has_password |= !host.password.empty();
-    for (const herald::TransportHost& host : masked.hosts())
-      if (!host.password.empty() && host.password != "****") std::abort();
-    if (has_password && config.describe().find(config.transport_url) != std::string::npos) std::abort();
+    // The URL the loader builds must parse again; its masked forms (the one to print and the
+    // one `config show` lists) must hide every password.
+    (void)herald::TransportUrl::parse(config.transport_url);
+    auto require_masked = [](const std::string& shown) {
+      const herald::TransportUrl url = herald::TransportUrl::parse(shown);
+      for (const herald::TransportHost& host : url.hosts())
+        if (!host.password.empty() && host.password != "****") std::abort();
+    };
+    require_masked(config.masked_transport_url());
+    for (const herald::ConfigEntry& entry : config.entries)
+      if (entry.option == "transport_url") require_masked(entry.value);
+    (void)config.describe();
     (void)config.ignored_summary();
   } catch (const herald::ConfigError&) {
   }
