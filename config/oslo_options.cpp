@@ -84,12 +84,6 @@ const OptionSpec* find_option(std::string_view group, std::string_view name) {
 
 bool reports_unknown_options(std::string_view group) { return group == kNotificationsGroup || group == kRabbitGroup; }
 
-bool is_secret_name(std::string_view name) {
-  for (std::string_view word : {"password", "passphrase", "secret", "token"})
-    if (name.find(word) != std::string_view::npos) return true;
-  return false;
-}
-
 std::string to_lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),

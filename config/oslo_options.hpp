@@ -1,6 +1,8 @@
 #pragma once
 // The oslo.config options Herald reads: their groups, types and what each maps onto.
 
+#include "core/secret_names.hpp"  // is_secret_name, shared with TransportUrl::to_string
+
 #include <optional>
 #include <span>
 #include <string>
@@ -53,8 +55,6 @@ const OptionSpec* find_option(std::string_view group, std::string_view name);
 /// Whether unknown options of `group` are reported (Herald's groups, but not DEFAULT, which
 /// every library of a service shares).
 bool reports_unknown_options(std::string_view group);
-/// Whether an option name looks secret (password, passphrase, secret, token).
-bool is_secret_name(std::string_view name);
 /// `text` with ASCII letters lower-cased.
 std::string to_lower(std::string_view text);
 /// oslo's booleans: true/1/yes/on and false/0/no/off in any case; nullopt for anything else.

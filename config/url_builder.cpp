@@ -97,14 +97,14 @@ void UrlBuilder::set_default(std::string_view key, std::string_view value) {
   query_.emplace_back(std::string(key), std::string(value));
 }
 
-std::string UrlBuilder::write(bool mask) const {
+std::string UrlBuilder::str() const {
   std::string out = scheme_ + "://";
   for (std::size_t i = 0; i < hosts_.size(); ++i) {
     const TransportHost& host = hosts_[i];
     if (i) out += ',';
     if (!host.username.empty() || !host.password.empty()) {
       out += percent_encode(host.username);
-      if (!host.password.empty()) out += ':' + (mask ? std::string("****") : percent_encode(host.password));
+      if (!host.password.empty()) out += ':' + percent_encode(host.password);
       out += '@';
     }
     out += host.hostname.find(':') != std::string::npos ? "[" + host.hostname + "]" : host.hostname;
@@ -115,10 +115,13 @@ std::string UrlBuilder::write(bool mask) const {
   char separator = '?';
   for (const auto& [key, value] : query_) {
     out += separator;
-    out += percent_encode(key) + '=' + (mask && is_secret_name(key) ? std::string("****") : percent_encode(value));
+    out += percent_encode(key) + '=' + percent_encode(value);
     separator = '&';
   }
   return out;
 }
+
+// One masking rule for every printed URL: TransportUrl's.
+std::string UrlBuilder::masked() const { return TransportUrl::parse(str()).to_string(); }
 
 }  // namespace herald::detail

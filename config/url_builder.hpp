@@ -33,13 +33,11 @@ class UrlBuilder {
   /// Sets query option `key` unless the URL already has it.
   void set_default(std::string_view key, std::string_view value);
   /// The URL, percent-encoded, password included.
-  std::string str() const { return write(false); }
-  /// The URL with passwords and secret-looking query values (`*password*`, ...) as `****`.
-  std::string masked() const { return write(true); }
+  std::string str() const;
+  /// TransportUrl::to_string() of it: passwords and secret-looking query values as `****`.
+  std::string masked() const;
 
  private:
-  std::string write(bool mask) const;
-
   std::string scheme_;
   bool written_as_rabbit_ = false;
   std::vector<TransportHost> hosts_;

@@ -1,4 +1,5 @@
 #include "core/json_escape.hpp"
+#include "core/secret_names.hpp"
 
 #include <herald/error.hpp>
 #include <herald/transport_url.hpp>
@@ -183,9 +184,7 @@ std::string TransportUrl::to_string() const {
   for (const auto& [key, value] : options_) {
     out += sep;
     // Secret-looking options (e.g. a key passphrase) are masked like passwords.
-    const bool secret = key.find("password") != std::string::npos || key.find("passphrase") != std::string::npos ||
-                        key.find("secret") != std::string::npos || key.find("token") != std::string::npos;
-    out += key + '=' + (secret ? std::string("****") : value);
+    out += key + '=' + (detail::is_secret_name(key) ? std::string("****") : value);
     sep = '&';
   }
   return out;
