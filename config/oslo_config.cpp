@@ -39,6 +39,14 @@ std::string describe_option(const Key& key) { return "[" + key.first + "] " + ke
   throw ConfigError(origin.to_string() + ": " + describe_option(key) + ": " + what);
 }
 
+// The text of `e` without the ": <category message>" std::system_error appends, for wrapping.
+std::string message_of(const ConfigError& e) {
+  std::string what = e.what();
+  const std::string suffix = ": " + e.code().message();
+  if (what.size() > suffix.size() && what.ends_with(suffix)) what.resize(what.size() - suffix.size());
+  return what;
+}
+
 // Every value read, by (group, option), plus the options Herald reports as ignored.
 class Settings {
  public:
@@ -319,7 +327,7 @@ class Builder {
     try {
       builder = UrlBuilder(url->value);
     } catch (const ConfigError& e) {
-      fail(url->origin, url_key, e.what());
+      fail(url->origin, url_key, message_of(e));
     }
     entry(url_key.first, url_key.second, builder.masked(), url->origin);
     try {
@@ -327,7 +335,7 @@ class Builder {
         extra_ignored_.push_back({std::string(kRabbitGroup), std::move(dropped), url->origin,
                                   "not implemented by Herald (a query option of the transport URL)"});
     } catch (const ConfigError& e) {
-      fail(url->origin, url_key, e.what());
+      fail(url->origin, url_key, message_of(e));
     }
     apply_rabbit_options(builder);
     for (auto& [key, value] : herald_query_) {

@@ -194,6 +194,20 @@ Config ConfigFlags::load(const std::shared_ptr<spdlog::logger>& logger) const {
   return Config::load(sources);
 }
 
+std::shared_ptr<Transport> open_transport(const Config& config, TransportOptions options) {
+  try {
+    return Transport::open(config.transport_url, std::move(options));
+  } catch (const ConfigError& e) {
+    std::string what = e.what();
+    const std::string suffix = ": " + e.code().message();  // std::system_error's, added again below
+    if (what.ends_with(suffix)) what.resize(what.size() - suffix.size());
+    for (const ConfigEntry& entry : config.entries)
+      if (entry.group == "herald" && what.find("'" + entry.option + "'") != std::string::npos)
+        throw ConfigError(entry.origin.to_string() + ": [herald] " + entry.option + ": " + what);
+    throw;
+  }
+}
+
 bool is_terminal(int fd) noexcept { return ::isatty(fd) == 1; }
 
 ProgressLine::ProgressLine(std::string label, std::function<std::uint64_t()> counter)

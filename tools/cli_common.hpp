@@ -55,6 +55,10 @@ class ConfigFlags {
   std::vector<Override> overrides_;
 };
 
+/// Transport::open(config.transport_url, options). A bad transport option that came from a
+/// `[herald]` setting is reported with where it was set (the driver checks those options).
+std::shared_ptr<Transport> open_transport(const Config& config, TransportOptions options);
+
 /// `message` plus a hint when it looks like the broker does not speak AMQP 1.0 (a RabbitMQ 3.x
 /// without the rabbitmq_amqp1_0 plugin answers the AMQP 1.0 header with its 0-9-1 one).
 std::string with_broker_hint(const std::string& message);

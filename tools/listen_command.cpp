@@ -77,7 +77,7 @@ int run_listen(const ListenArgs& args) {
 
   TransportOptions transport_options = config.transport_options();
   transport_options.logger = logger;
-  auto transport = Transport::open(config.transport_url, transport_options);
+  auto transport = open_transport(config, transport_options);
   ServerOptions options = config.server_options();
   options.workers = 1;  // keeps output in arrival order
   options.pool = args.pool;

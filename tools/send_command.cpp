@@ -119,7 +119,7 @@ int run_send(const SendArgs& args) {
   const Priority priority = parse_priorities(args.priority).front();
   TransportOptions transport_options = config.transport_options();
   transport_options.logger = logger;
-  auto transport = Transport::open(config.transport_url, transport_options);
+  auto transport = open_transport(config, transport_options);
 
   std::mutex failures_mutex;
   std::vector<SendFailure> failures;

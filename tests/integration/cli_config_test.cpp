@@ -108,6 +108,15 @@ TEST(CliConfig, BadValueNamesFileAndLine) {
   EXPECT_NE(result.err.find(conf.path() + ":2: [oslo_messaging_notifications] retry"), std::string::npos) << result.err;
 }
 
+TEST(CliConfig, BadHeraldTransportOptionNamesFileAndLine) {
+  if (cli_path().empty()) GTEST_SKIP() << "the herald CLI is not built in this configuration";
+  TempFile conf("[DEFAULT]\ntransport_url = " + rabbit_url() + "\n[herald]\n\nin_flight_window = lots\n");
+  CommandResult result = run_command(cli_path() + " send --config-file " + conf.path() +
+                                     " --publisher-id p --event-type e --payload '{}' --timeout 5");
+  EXPECT_EQ(result.status, 2);
+  EXPECT_NE(result.err.find(conf.path() + ":5: [herald] in_flight_window"), std::string::npos) << result.err;
+}
+
 TEST(CliConfig, RabbitUrlOnTheCommandLine) {
   if (cli_path().empty()) GTEST_SKIP() << "the herald CLI is not built in this configuration";
   const std::string topic = unique_name("rabbit-url");
