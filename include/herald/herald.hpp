@@ -4,6 +4,7 @@
 
 #include <herald/codec.hpp>
 #include <herald/dead_letters.hpp>
+#include <herald/config.hpp>
 #include <herald/dispatcher.hpp>
 #include <herald/endpoint.hpp>
 #include <herald/error.hpp>
