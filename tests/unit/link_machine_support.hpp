@@ -101,11 +101,14 @@ class MachineHarness {
     auto attach = latest_sender_attach;
     EXPECT_TRUE(attach) << "no AttachSender";
     if (!attach) return 0;
-    machine.on_sender_opened(now, attach->link);
-    take();
-    machine.on_sendable(now, attach->link, credit);
-    take();
+    open_link(attach->link, credit);
     return attach->link;
+  }
+  /// The broker opened sender link `link` and gave it `credit`.
+  void open_link(detail::LinkId link, std::uint32_t credit) {
+    machine.on_sender_opened(now, link);
+    machine.on_sendable(now, link, credit);
+    take();
   }
   void accept_all_transfers() {
     auto transfers = all<action::Transfer>();

@@ -57,9 +57,7 @@ TEST(LinkMachineSend, ForcedCloseResendsInsteadOfFailing) {
   auto attach = h.first<action::AttachSender>();
   ASSERT_TRUE(attach);
   EXPECT_NE(attach->link, link);
-  h.machine.on_sender_opened(h.now, attach->link);
-  h.machine.on_sendable(h.now, attach->link, 100);
-  h.take();
+  h.open_link(attach->link, 100);
   auto transfers = h.all<action::Transfer>();
   ASSERT_EQ(transfers.size(), 3u);
   EXPECT_LT(transfers[0].message, transfers[1].message) << "resent in send order";
@@ -84,9 +82,7 @@ TEST(LinkMachineSend, SessionErrorReattachesWithBackoffOnTheSameConnection) {
   h.advance(60ms);
   auto attach = h.first<action::AttachSender>();
   ASSERT_TRUE(attach);
-  h.machine.on_sender_opened(h.now, attach->link);
-  h.machine.on_sendable(h.now, attach->link, 10);
-  h.take();
+  h.open_link(attach->link, 10);
   h.accept_all_transfers();
   EXPECT_EQ(h.outcomes.ok(), 1u);
   EXPECT_EQ(h.machine.status().state, TransportState::connected);
@@ -131,9 +127,7 @@ TEST(LinkMachineSend, ReconnectInTheMiddleOfAResend) {
   h.take();
   attach = h.first<action::AttachSender>();
   ASSERT_TRUE(attach);
-  h.machine.on_sender_opened(h.now, attach->link);
-  h.machine.on_sendable(h.now, attach->link, 100);
-  h.take();
+  h.open_link(attach->link, 100);
   auto transfers = h.all<action::Transfer>();
   ASSERT_EQ(transfers.size(), 4u);
   for (std::size_t i = 1; i < transfers.size(); ++i) EXPECT_LT(transfers[i - 1].message, transfers[i].message);
@@ -157,9 +151,7 @@ TEST(LinkMachineSend, CloseDuringAttach) {
   auto again = h.first<action::AttachSender>();
   ASSERT_TRUE(again);
   EXPECT_NE(again->link, attach->link);
-  h.machine.on_sender_opened(h.now, again->link);
-  h.machine.on_sendable(h.now, again->link, 5);
-  h.take();
+  h.open_link(again->link, 5);
   h.accept_all_transfers();
   EXPECT_EQ(h.outcomes.ok(), 1u);
 }
@@ -197,9 +189,7 @@ TEST(LinkMachineSend, DeclarationRefusedIsRetriedThenFailsNamingTheMismatch) {
   h.send();
   auto attach = h.first<action::AttachSender>();
   ASSERT_TRUE(attach);
-  h.machine.on_sender_opened(h.now, attach->link);
-  h.machine.on_sendable(h.now, attach->link, 5);
-  h.take();
+  h.open_link(attach->link, 5);
   h.accept_all_transfers();
   EXPECT_EQ(h.outcomes.ok(), 1u);
 }
@@ -267,9 +257,7 @@ TEST(LinkMachineSend, RetryBudgetFailsAfterNResends) {
     else {
       auto attach = h.first<action::AttachSender>();
       ASSERT_TRUE(attach);
-      h.machine.on_sender_opened(h.now, attach->link);
-      h.machine.on_sendable(h.now, attach->link, 5);
-      h.take();
+      h.open_link(attach->link, 5);
     }
     ASSERT_EQ(h.all<action::Transfer>().size(), 1u);
     h.machine.on_disconnected(h.now, "reset", false);
@@ -332,9 +320,7 @@ TEST(LinkMachineSend, ForcedClosesNeverLeadToProbing) {
     h.take();
     auto attach = h.latest_sender_attach;
     ASSERT_TRUE(attach);
-    h.machine.on_sender_opened(h.now, attach->link);
-    h.machine.on_sendable(h.now, attach->link, 100);
-    h.take();
+    h.open_link(attach->link, 100);
     EXPECT_EQ(h.all<action::Transfer>().size(), 5u) << i;
   }
   EXPECT_TRUE(h.outcomes.results.empty());
@@ -365,9 +351,7 @@ TEST(LinkMachineSend, ALostProbeMeansTheBrokerRefusesWhatWaitsFailsAndNewSendsFa
   EXPECT_EQ(h.outcomes.failed(), 6u) << "after the backoff the next send probes again";
   auto attach = h.latest_sender_attach;
   ASSERT_TRUE(attach);
-  h.machine.on_sender_opened(h.now, attach->link);
-  h.machine.on_sendable(h.now, attach->link, 10);
-  h.take();
+  h.open_link(attach->link, 10);
   ASSERT_EQ(h.all<action::Transfer>().size(), 1u);
   h.accept_all_transfers();
   EXPECT_EQ(h.outcomes.ok(), 1u);
