@@ -1,4 +1,5 @@
 #include "core/json_escape.hpp"
+#include "core/secret_names.hpp"
 
 #include <herald/error.hpp>
 #include <herald/transport_url.hpp>
@@ -101,8 +102,11 @@ TransportUrl TransportUrl::parse(std::string_view url) {
   std::size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos) fail(masked, "missing '://'");
   result.scheme_ = std::string(url.substr(0, scheme_end));
+  // oslo's rabbit:// means RabbitMQ; Herald reaches it over AMQP 1.0, so it is amqp://.
+  const bool rabbit = result.scheme_ == "rabbit";
+  if (rabbit) result.scheme_ = "amqp";
   if (result.scheme_ != "memory" && result.scheme_ != "amqp" && result.scheme_ != "amqps")
-    fail(masked, "unknown scheme '" + result.scheme_ + "' (expected memory, amqp or amqps)");
+    fail(masked, "unknown scheme '" + result.scheme_ + "' (expected memory, amqp, amqps or rabbit)");
 
   std::string_view rest = url.substr(scheme_end + 3);
   std::string_view query;
@@ -123,6 +127,17 @@ TransportUrl TransportUrl::parse(std::string_view url) {
           parse_host(hosts.substr(pos, comma == std::string_view::npos ? comma : comma - pos), masked));
       if (comma == std::string_view::npos) break;
       pos = comma + 1;
+    }
+  }
+  if (rabbit) {
+    // As oslo: a bare rabbit:// is guest:guest@localhost:5672, and a host without credentials
+    // uses guest:guest.
+    if (result.hosts_.empty()) result.hosts_.push_back({"localhost", 5672, "", ""});
+    for (TransportHost& host : result.hosts_) {
+      if (host.username.empty() && host.password.empty()) {
+        host.username = "guest";
+        host.password = "guest";
+      }
     }
   }
   if (result.scheme_ != "memory" && result.hosts_.empty()) fail(masked, "no host given");
@@ -168,7 +183,8 @@ std::string TransportUrl::to_string() const {
   char sep = '?';
   for (const auto& [key, value] : options_) {
     out += sep;
-    out += key + '=' + value;
+    // Secret-looking options (e.g. a key passphrase) are masked like passwords.
+    out += key + '=' + (detail::is_secret_name(key) ? std::string("****") : value);
     sep = '&';
   }
   return out;

@@ -137,9 +137,11 @@ void NotifierCore::record_failure(const SendFailure& failure) {
 void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
   if (error) {
     failed_.fetch_add(1, std::memory_order_relaxed);
-    // Never the payload: ids, event type and routing key identify the notification.
-    logger_->error("notification {} ({} to {}) failed: {}", failure->message_id, failure->event_type,
+    // Never the payload: ids, event type and routing key identify the notification. One line
+    // per cause and window at error level (a full queue fails thousands at once); each id at debug.
+    logger_->debug("notification {} ({} to {}) failed: {}", failure->message_id, failure->event_type,
                    failure->routing_key, error.message());
+    log_failure(error, *failure);
     if (options_.on_error) {
       try {
         options_.on_error(*failure);
@@ -167,7 +169,25 @@ void NotifierCore::observe(Priority priority, std::error_code error,
     instruments_->confirmed(priority, std::chrono::steady_clock::now() - sent_at);
 }
 
+void NotifierCore::log_failure(std::error_code error, const SendFailure& failure) {
+  std::string cause =
+      error.message() + (failure.reason.empty() ? "" : ": " + failure.reason) + " (" + failure.routing_key + ")";
+  std::vector<std::string> lines;
+  {
+    std::lock_guard lock(failure_log_mutex_);
+    auto now = std::chrono::steady_clock::now();
+    lines = failure_log_.summaries(now);
+    if (std::string line = failure_log_.record(cause, now); !line.empty()) lines.push_back(std::move(line));
+  }
+  for (const std::string& line : lines) logger_->error("{}", line);
+}
+
 FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
+  {
+    std::lock_guard lock(failure_log_mutex_);
+    for (const std::string& line : failure_log_.summaries(std::chrono::steady_clock::now(), true))
+      logger_->error("{}", line);
+  }
   std::unique_lock lock(flush_mutex_);
   auto pending = [&] { return sent_.load() - confirmed_.load() - failed_.load(); };
   flush_cv_.wait_for(lock, timeout, [&] { return pending() == 0; });

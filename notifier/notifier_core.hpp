@@ -2,6 +2,7 @@
 // Internals shared by a Notifier, the notifiers prepare() makes from it, and its drivers.
 
 #include "core/ids.hpp"
+#include "core/rate_limited_log.hpp"
 #include "metrics/instruments.hpp"
 
 #include <herald/codec.hpp>
@@ -68,6 +69,7 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
   void complete(std::error_code error, const SendFailure* failure);
   /// Metrics of one outcome of a message sent at `sent_at` (no-op without metrics).
   void observe(Priority priority, std::error_code error, std::chrono::steady_clock::time_point sent_at) noexcept;
+  void log_failure(std::error_code error, const SendFailure& failure);
 
   std::shared_ptr<Transport> transport_;
   NotifierOptions options_;
@@ -85,6 +87,8 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
   std::condition_variable flush_cv_;
   std::uint64_t failed_since_flush_ = 0;  // guarded by flush_mutex_
   std::error_code last_error_;            // guarded by flush_mutex_
+  std::mutex failure_log_mutex_;
+  RateLimitedLog failure_log_{"notifications failed"};  // guarded by failure_log_mutex_
 };
 
 }  // namespace herald::detail

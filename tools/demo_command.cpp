@@ -23,6 +23,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct DemoArgs {
+  ConfigFlags config;
   std::size_t count = 200'000;
   std::size_t workers = 4;
   std::size_t producers = 2;
@@ -65,7 +66,9 @@ std::int64_t now_ns() {
 
 int run_demo(const DemoArgs& args) {
   auto logger = make_cli_logger(args.verbose);
-  TransportOptions transport_options;
+  // The demo always runs in memory; of a configuration it takes control_exchange and
+  // send_timeout (and validates the rest).
+  TransportOptions transport_options = args.config.load(logger).transport_options();
   transport_options.logger = logger;
   if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
   auto transport = Transport::open("memory://?max_depth=20000&overflow=block", transport_options);
@@ -219,6 +222,7 @@ int run_demo(const DemoArgs& args) {
 void add_demo_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<DemoArgs>();
   CLI::App* cmd = app.add_subcommand("demo", "Run the notifier → server pipeline on memory:// and print a summary");
+  args->config.add_to(cmd);
   cmd->add_option("--count", args->count, "Notifications to emit")->capture_default_str();
   cmd->add_option("--workers", args->workers, "Server worker threads")->capture_default_str();
   cmd->add_option("--producers", args->producers, "Notifier threads")->capture_default_str();

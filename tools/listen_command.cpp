@@ -1,8 +1,10 @@
-// herald listen: prints each notification handled, one JSON object per line.
+// herald listen: prints each notification handled, one JSON object per line; its counters at
+// exit on stderr.
 #include "cli_common.hpp"
 #include "metrics_server.hpp"
 #include "shutdown.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -10,27 +12,45 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 namespace herald::cli {
 namespace {
 
 struct ListenArgs {
-  std::string url = "memory://";
-  std::string topic = "notifications";
+  ConfigFlags config;
+  std::string url;
+  std::string topic;
   std::string priorities;
   std::string pool;
   std::string publisher_id_regex;
   std::string event_type_regex;
+  std::vector<std::string> context_rules;
+  std::vector<std::string> metadata_rules;
+  std::vector<std::string> payload_rules;
   std::size_t count = 0;
   double timeout_seconds = 0;
   std::string format = "jsonl";
-  std::string exchange = "openstack";
+  std::string color = "auto";
+  std::string non_finite = "null";
+  std::string exchange;
   bool verbose = false;
   std::string metrics_address;
   double shutdown_timeout_seconds = 10;
   unsigned handler_delay_ms = 0;  // testing: a slow handler
 };
+
+// "KEY=REGEX" rules of --context / --metadata / --payload.
+void add_rules(Filter& filter, const std::vector<std::string>& rules, const char* flag,
+               Filter& (Filter::*add)(std::string_view, std::string_view)) {
+  for (const std::string& rule : rules) {
+    const std::size_t eq = rule.find('=');
+    if (eq == std::string::npos || eq == 0) throw CLI::ValidationError(flag, "expected KEY=REGEX, got '" + rule + "'");
+    (filter.*add)(std::string_view(rule).substr(0, eq), std::string_view(rule).substr(eq + 1));
+  }
+}
 
 // SIGINT/SIGTERM: stop taking work, drain with a deadline, summary, exit code (docs/operations.md).
 // `count_unmet` says whether --count was asked for and not reached (exit code 4 when clean).
@@ -59,24 +79,33 @@ int drain_after_signal(NotificationServer& server, const StopSignals& signals, d
 
 int run_listen(const ListenArgs& args) {
   auto logger = make_cli_logger(args.verbose);
+  const Config config = args.config.load(logger);
   std::vector<Priority> priorities(kAllPriorities.begin(), kAllPriorities.end());
   if (!args.priorities.empty()) priorities = parse_priorities(args.priorities);
   Filter filter;
   if (!args.publisher_id_regex.empty()) filter.publisher_id(args.publisher_id_regex);
   if (!args.event_type_regex.empty()) filter.event_type(args.event_type_regex);
+  add_rules(filter, args.context_rules, "--context", &Filter::context);
+  add_rules(filter, args.metadata_rules, "--metadata", &Filter::metadata);
+  add_rules(filter, args.payload_rules, "--payload", &Filter::payload);
 
   std::mutex mutex;
   std::condition_variable done_cv;
   std::size_t printed = 0;
   const bool pretty = args.format == "pretty";
+  const bool colour = pretty && (args.color == "always" || (args.color == "auto" && is_terminal(1)));
+  const NonFinite non_finite = args.non_finite == "python" ? NonFinite::python : NonFinite::null;
   Endpoint printer{"listen"};
   printer.filter(filter).on(std::span<const Priority>(priorities), [&](const Notification& n) {
     if (args.handler_delay_ms != 0) std::this_thread::sleep_for(std::chrono::milliseconds(args.handler_delay_ms));
-    std::string line = notification_json(n, pretty);
+    std::string text = notification_json(n, pretty, non_finite);
+    if (colour)
+      text = std::string(priority_colour(n.priority)) + "── " + std::string(to_string(n.priority)) + " " +
+             n.event_type + "\033[0m\n" + colourise_json(text);
     std::lock_guard lock(mutex);
     // Past --count, hand the message back untouched for the next consumer.
     if (args.count != 0 && printed >= args.count) return Result::requeue;
-    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (++printed == args.count) done_cv.notify_all();
@@ -85,11 +114,10 @@ int run_listen(const ListenArgs& args) {
 
   StopSignals signals;
   std::atomic<bool> started{false};
-  TransportOptions transport_options;
-  transport_options.control_exchange = args.exchange;
+  TransportOptions transport_options = config.transport_options();
   transport_options.logger = logger;
   if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
-  auto transport = Transport::open(args.url, transport_options);
+  auto transport = open_transport(config, transport_options);
   std::optional<MetricsServer> http;
   if (transport_options.metrics)
     http.emplace(args.metrics_address, transport_options.metrics, [&]() -> Readiness {
@@ -97,14 +125,16 @@ int run_listen(const ListenArgs& args) {
       if (!started.load()) return {false, "starting: links not attached yet"};
       return readiness_of(*transport);
     });
-  ServerOptions options;
+  ServerOptions options = config.server_options();
   options.workers = 1;  // keeps output in arrival order
   options.pool = args.pool;
   options.allow_requeue = true;
   options.max_redeliveries = 1'000'000;
   options.logger = logger;
   options.metrics = transport_options.metrics;
-  NotificationServer server(transport, {Target{args.topic, ""}}, {printer}, options);
+  std::vector<Target> targets;
+  for (const std::string& topic : config.topics) targets.push_back(Target{topic, ""});
+  NotificationServer server(transport, targets, {printer}, options);
   server.start();
   started.store(true);
 
@@ -112,6 +142,7 @@ int run_listen(const ListenArgs& args) {
       std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
   bool timed_out = false;
   {
+    ProgressLine progress("handled", [&server] { return server.stats().handled; });
     std::unique_lock lock(mutex);
     while (!(args.count != 0 && printed >= args.count) && !signals.requested()) {
       if (args.timeout_seconds > 0 && std::chrono::steady_clock::now() >= deadline) {
@@ -129,33 +160,50 @@ int run_listen(const ListenArgs& args) {
   }
   server.stop();
   server.wait();
-  std::size_t got = printed;
+  print_listen_summary(timed_out ? "timed out" : "done", server.stats());
+  const std::size_t got = printed;
   if (timed_out) {
     std::fprintf(stderr, "herald listen: timed out after %.1f s with %zu of %zu notification(s)\n",
                  args.timeout_seconds, got, args.count);
-    return 3;
+    return kExitIncomplete;
   }
-  if (args.count != 0 && got < args.count) return 4;  // interrupted before --count
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
 
 void add_listen_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<ListenArgs>();
+  ConfigFlags& config = args->config;
   CLI::App* cmd = app.add_subcommand("listen", "Print notifications as JSON lines");
-  cmd->add_option("--url", args->url, "Transport URL")->capture_default_str();
-  cmd->add_option("--topic", args->topic, "Topic")->capture_default_str();
+  config.add_to(cmd);
+  config.set_default("DEFAULT", "transport_url", "memory://");
+  auto as_is = [](const std::string& value) { return [&value] { return value; }; };
+  config.override_with(cmd->add_option("--url", args->url, "Transport URL (default memory://; amqp://, rabbit://)"),
+                       "oslo_messaging_notifications", "transport_url", as_is(args->url));
+  config.override_with(cmd->add_option("--topic", args->topic, "Topic(s), comma-separated (default notifications)"),
+                       "oslo_messaging_notifications", "topics", as_is(args->topic));
   cmd->add_option("--priority", args->priorities, "Priorities, comma-separated (default: all seven)");
   cmd->add_option("--pool", args->pool, "Pool name (one shared queue per pool)");
   cmd->add_option("--publisher-id", args->publisher_id_regex, "Regex on publisher_id (re.match semantics)");
   cmd->add_option("--event-type", args->event_type_regex, "Regex on event_type (re.match semantics)");
+  cmd->add_option("--context", args->context_rules, "KEY=REGEX on a top-level context key (repeatable)");
+  cmd->add_option("--metadata", args->metadata_rules, "KEY=REGEX on message_id or timestamp (repeatable)");
+  cmd->add_option("--payload", args->payload_rules, "KEY=REGEX on a top-level payload key (repeatable)");
   cmd->add_option("--count", args->count, "Exit 0 after this many notifications");
   cmd->add_option("--timeout", args->timeout_seconds, "Exit non-zero after this many seconds");
   cmd->add_option("--format", args->format, "jsonl or pretty")
       ->capture_default_str()
       ->check(CLI::IsMember({"jsonl", "pretty"}));
-  cmd->add_option("--exchange", args->exchange, "Control exchange")->capture_default_str();
+  cmd->add_option("--color", args->color, "Colours for --format pretty: auto (on a terminal), always or never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd->add_option("--non-finite", args->non_finite,
+                  "NaN/Infinity in a payload: null (valid JSON, adds \"non_finite\": true) or python (NaN, Infinity)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"null", "python"}));
+  config.override_with(cmd->add_option("--exchange", args->exchange, "Control exchange (default openstack)"), "DEFAULT",
+                       "control_exchange", as_is(args->exchange));
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");
   cmd->add_option("--metrics-address", args->metrics_address,
                   "Serve /metrics, /healthz and /readyz on host:port (e.g. 127.0.0.1:9464)");

@@ -1,29 +1,46 @@
-// herald send: sends N notifications and waits until every one is confirmed.
+// herald send: sends N notifications (or one per JSON line of stdin) and waits until every one
+// is confirmed; reports the message ids that failed.
 #include "cli_common.hpp"
 #include "metrics_server.hpp"
 #include "shutdown.hpp"
 
+#include <poll.h>
+#include <rapidjson/document.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace herald::cli {
 namespace {
 
 struct SendArgs {
-  std::string url = "memory://";
-  std::string topic = "notifications";
+  ConfigFlags config;
+  std::string url;
+  std::string topic;
   std::string priority = "info";
   std::string publisher_id;
   std::string event_type;
-  std::string payload = "{}";
+  std::string payload;
   std::string context = "{}";
   std::size_t count = 1;
-  std::string driver = "messagingv2";
-  std::string exchange = "openstack";
-  double timeout_seconds = 30;
+  std::string driver;
+  std::string exchange;
+  double timeout_seconds = 120;
+  double send_timeout_seconds = 120;
+  int retry = -1;
+  std::size_t in_flight_window = 0;
+  bool from_stdin = false;
   bool verbose = false;
   std::string metrics_address;
   double shutdown_timeout_seconds = 10;
@@ -51,58 +68,195 @@ FlushResult flush_until_done_or_stopped(Notifier& notifier, const StopSignals& s
   }
 }
 
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& item : items) out += (out.empty() ? "" : separator) + item;
+  return out;
+}
+
+rapidjson::Document parse_json_flag(const std::string& text, const char* flag, bool object) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError() || (object && !doc.IsObject()))
+    throw CLI::ValidationError(flag, object ? "not a JSON object" : "not valid JSON");
+  return doc;
+}
+
+// Calls `on_line` for each line of stdin until EOF or a stop signal. Reads with poll()+read()
+// rather than std::getline so that a signal ends the loop even while stdin is idle.
+// Returns false when a signal stopped it before EOF.
+bool read_stdin_lines(const StopSignals& signals, const std::function<void(std::string&)>& on_line) {
+  std::string buffer;
+  char chunk[65536];
+  for (;;) {
+    if (signals.requested()) return false;
+    pollfd fd{STDIN_FILENO, POLLIN, 0};
+    const int ready = ::poll(&fd, 1, 100);
+    if (ready < 0 && errno != EINTR) break;
+    if (ready <= 0) continue;
+    const ssize_t got = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got <= 0) break;  // EOF (or an error: treated as the end of input)
+    buffer.append(chunk, static_cast<std::size_t>(got));
+    std::size_t start = 0;
+    for (std::size_t end; (end = buffer.find('\n', start)) != std::string::npos; start = end + 1) {
+      std::string line = buffer.substr(start, end - start);
+      on_line(line);
+      if (signals.requested()) return false;
+    }
+    buffer.erase(0, start);
+  }
+  if (!buffer.empty()) on_line(buffer);  // a last line without '\n'
+  return true;
+}
+
+struct StdinResult {
+  std::size_t bad_lines = 0;
+  bool stopped = false;  ///< a signal ended the input before EOF
+};
+
+// Sends one notification per line of stdin: {"priority", "event_type", "payload", "context",
+// "publisher_id"}, each optional, defaults from the flags. A stop signal ends the loop.
+StdinResult send_lines(Notifier& notifier, const SendArgs& args, Priority default_priority,
+                       const StopSignals& signals) {
+  const rapidjson::Document default_payload =
+      parse_json_flag(args.payload.empty() ? "{}" : args.payload, "--payload", false);
+  const rapidjson::Document default_context = parse_json_flag(args.context, "--context", true);
+  std::map<std::string, Notifier> by_publisher;
+  std::size_t line_number = 0;
+  std::size_t bad = 0;
+  auto reject = [&](const char* why) {
+    ++bad;
+    std::fprintf(stderr, "herald send: stdin line %zu skipped: %s\n", line_number, why);
+  };
+  const bool reached_eof = read_stdin_lines(signals, [&](std::string& line) {
+    ++line_number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) return;
+    rapidjson::Document doc;
+    doc.Parse(line.c_str(), line.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+      reject("not a JSON object");
+      return;
+    }
+    Priority priority = default_priority;
+    if (auto it = doc.FindMember("priority"); it != doc.MemberEnd()) {
+      std::optional<Priority> parsed;
+      if (it->value.IsString()) parsed = parse_priority(it->value.GetString());
+      if (!parsed) {
+        reject("unknown priority");
+        return;
+      }
+      priority = *parsed;
+    }
+    std::string event_type = args.event_type;
+    if (auto it = doc.FindMember("event_type"); it != doc.MemberEnd() && it->value.IsString())
+      event_type = it->value.GetString();
+    if (event_type.empty()) {
+      reject("no event_type (give it in the line or with --event-type)");
+      return;
+    }
+    const rapidjson::Value* context = &default_context;
+    if (auto it = doc.FindMember("context"); it != doc.MemberEnd()) {
+      if (!it->value.IsObject()) {
+        reject("context is not an object");
+        return;
+      }
+      context = &it->value;
+    }
+    const rapidjson::Value* payload = &default_payload;
+    if (auto it = doc.FindMember("payload"); it != doc.MemberEnd()) payload = &it->value;
+    Notifier* sender = &notifier;
+    if (auto it = doc.FindMember("publisher_id");
+        it != doc.MemberEnd() && (it->value.IsString() || it->value.IsNull())) {
+      const std::string publisher = it->value.IsString() ? it->value.GetString() : "";
+      if (publisher != notifier.publisher_id()) {
+        auto [entry, inserted] = by_publisher.try_emplace(publisher, notifier.prepare({.publisher_id = publisher}));
+        sender = &entry->second;
+      }
+    }
+    sender->notify(priority, *context, event_type, *payload);
+  });
+  return {bad, !reached_eof};
+}
+
 int run_send(const SendArgs& args) {
+  if (!args.from_stdin && (args.publisher_id.empty() || args.event_type.empty() || args.payload.empty()))
+    throw CLI::ValidationError("send", "--publisher-id, --event-type and --payload are required without --stdin");
   auto logger = make_cli_logger(args.verbose);
-  Priority priority = parse_priorities(args.priority).front();
+  const Config config = args.config.load(logger);
+  const Priority priority = parse_priorities(args.priority).front();
   StopSignals signals;
-  TransportOptions transport_options;
-  transport_options.control_exchange = args.exchange;
+  TransportOptions transport_options = config.transport_options();
   transport_options.logger = logger;
   if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
-  auto transport = Transport::open(args.url, transport_options);
+  auto transport = open_transport(config, transport_options);
   std::optional<MetricsServer> http;
   if (transport_options.metrics)
     http.emplace(args.metrics_address, transport_options.metrics, [&]() -> Readiness {
       if (signals.requested()) return {false, "shutting down"};
       return readiness_of(*transport);
     });
-  NotifierOptions options;
+
+  std::mutex failures_mutex;
+  std::vector<SendFailure> failures;
+  NotifierOptions options = config.notifier_options();
   options.metrics = transport_options.metrics;
   options.publisher_id = args.publisher_id;
-  options.topics = {args.topic};
-  options.drivers = {args.driver};
   options.logger = logger;
+  options.on_error = [&](const SendFailure& failure) {
+    std::lock_guard lock(failures_mutex);
+    failures.push_back(failure);
+  };
   Notifier notifier(transport, options);
 
-  auto start = std::chrono::steady_clock::now();
-  // A signal stops taking work: the loop ends, what was sent is flushed with a deadline.
-  for (std::size_t i = 0; i < args.count && !signals.requested(); ++i)
-    notifier.notify(priority, args.context, args.event_type, args.payload);
-  auto timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
+  const auto start = std::chrono::steady_clock::now();
+  StdinResult from_stdin;
+  FlushResult flushed;
   std::optional<Clock::time_point> stop_deadline;
-  FlushResult flushed =
-      flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds, stop_deadline);
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  NotifierStats stats = notifier.stats();
+  {
+    ProgressLine progress("confirmed", [&notifier] { return notifier.stats().confirmed; });
+    // A signal stops taking work: the loop ends, what was sent is flushed with a deadline.
+    if (args.from_stdin)
+      from_stdin = send_lines(notifier, args, priority, signals);
+    else
+      for (std::size_t i = 0; i < args.count && !signals.requested(); ++i)
+        notifier.notify(priority, args.context, args.event_type, args.payload);
+    const auto timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
+    flushed = flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds, stop_deadline);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const NotifierStats stats = notifier.stats();
   std::printf(
-      "sent %zu notification(s) to %s.%s via %s: %llu confirmed, %llu failed, %llu unconfirmed in %.3f s (%.0f/s)\n",
-      static_cast<std::size_t>(stats.sent), args.topic.c_str(), std::string(to_string(priority)).c_str(),
+      "sent %llu notification(s) to %s via %s: %llu confirmed, %llu failed, %llu unconfirmed in %.3f s (%.0f/s)\n",
+      static_cast<unsigned long long>(stats.sent), join(config.topics, ",").c_str(),
       transport->url().to_string().c_str(), static_cast<unsigned long long>(stats.confirmed),
       static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(flushed.pending), seconds,
       seconds > 0 ? static_cast<double>(stats.confirmed) / seconds : 0.0);
-  if (flushed.last_error) std::fprintf(stderr, "herald send: last error: %s\n", flushed.last_error.message().c_str());
+  {
+    std::lock_guard lock(failures_mutex);
+    for (const SendFailure& f : failures)
+      std::fprintf(stderr, "herald send: failed %s (%s): %s\n", f.message_id.c_str(), f.routing_key.c_str(),
+                   with_broker_hint(f.reason.empty() ? f.error.message() : f.reason).c_str());
+  }
+  if (flushed.pending && !signals.requested())
+    std::fprintf(stderr, "herald send: %llu notification(s) still unconfirmed after --timeout\n",
+                 static_cast<unsigned long long>(flushed.pending));
+  // With --stdin, what was requested is what was read (the lines a signal left unread are not
+  // counted); otherwise --count.
+  const std::uint64_t requested = args.from_stdin ? stats.sent : args.count;
+  const bool complete = stats.confirmed == requested && stats.failed == 0 && !from_stdin.stopped;
   int code = kExitOk;
-  if (stats.confirmed == args.count && stats.failed == 0)
-    code = kExitOk;
+  if (complete)
+    code = from_stdin.bad_lines == 0 ? kExitOk : kExitFailures;
   else if (signals.count() > 1)
     code = signal_exit_code(signals.first_signal());  // a second signal cut the flush short
   else
     code = stats.failed != 0 ? kExitFailures : kExitIncomplete;
-  if (code != kExitOk) {
+  if (!complete) {
     const std::string why = signals.requested()    ? "stopped by " + signal_name(signals.first_signal())
                             : flushed.pending != 0 ? "timed out"
                                                    : "failures";
-    print_send_summary(why.c_str(), args.count, stats);
+    print_send_summary(why.c_str(), requested, stats);
   }
   // After a signal, closing the transport (it waits for unconfirmed sends) must also end by the
   // shutdown deadline.
@@ -114,20 +268,46 @@ int run_send(const SendArgs& args) {
 
 void add_send_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<SendArgs>();
+  ConfigFlags& config = args->config;
   CLI::App* cmd = app.add_subcommand("send", "Send notifications and wait until each is confirmed");
-  cmd->add_option("--url", args->url, "Transport URL (memory://, amqp://user:pass@host:5672/)")->capture_default_str();
-  cmd->add_option("--topic", args->topic, "Topic")->capture_default_str();
+  config.add_to(cmd);
+  config.set_default("DEFAULT", "transport_url", "memory://");
+  config.set_default("oslo_messaging_notifications", "driver", "messagingv2");
+  // The CLI rides out broker outages: a full send buffer holds the loop for up to 120 s instead
+  // of failing notifications the broker will take once it is back (the library default is 10 s).
+  config.set_default("herald", "send_timeout", "120");
+  auto as_is = [](const std::string& value) { return [&value] { return value; }; };
+  config.override_with(cmd->add_option("--url", args->url, "Transport URL (default memory://; amqp://, rabbit://)"),
+                       "oslo_messaging_notifications", "transport_url", as_is(args->url));
+  config.override_with(cmd->add_option("--topic", args->topic, "Topic(s), comma-separated (default notifications)"),
+                       "oslo_messaging_notifications", "topics", as_is(args->topic));
   cmd->add_option("--priority", args->priority, "audit|debug|info|warn|error|critical|sample")->capture_default_str();
-  cmd->add_option("--publisher-id", args->publisher_id, "Publisher id")->required();
-  cmd->add_option("--event-type", args->event_type, "Event type")->required();
-  cmd->add_option("--payload", args->payload, "Payload as JSON")->required();
+  cmd->add_option("--publisher-id", args->publisher_id, "Publisher id (required without --stdin)");
+  cmd->add_option("--event-type", args->event_type, "Event type (required without --stdin)");
+  cmd->add_option("--payload", args->payload, "Payload as JSON (required without --stdin)");
   cmd->add_option("--context", args->context, "Request context as a JSON object")->capture_default_str();
   cmd->add_option("--count", args->count, "How many to send")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--driver", args->driver, "messagingv2 or messaging")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"messagingv2", "messaging"}));
-  cmd->add_option("--exchange", args->exchange, "Control exchange")->capture_default_str();
-  cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations")->capture_default_str();
+  cmd->add_flag(
+      "--stdin", args->from_stdin,
+      "Send one notification per JSON line of stdin: {\"priority\", \"event_type\", \"payload\", \"context\", "
+      "\"publisher_id\"}, each optional (defaults from the flags)");
+  config.override_with(cmd->add_option("--driver", args->driver, "messagingv2 (default) or messaging")
+                           ->check(CLI::IsMember({"messagingv2", "messaging"})),
+                       "oslo_messaging_notifications", "driver", as_is(args->driver));
+  config.override_with(cmd->add_option("--exchange", args->exchange, "Control exchange (default openstack)"), "DEFAULT",
+                       "control_exchange", as_is(args->exchange));
+  config.override_with(cmd->add_option("--retry", args->retry, "oslo retry: -1 = until the transport gives up, 0, N"),
+                       "oslo_messaging_notifications", "retry", [args] { return std::to_string(args->retry); });
+  config.override_with(cmd->add_option("--send-timeout", args->send_timeout_seconds,
+                                       "Seconds a send may wait for room in the send buffer (e.g. while the broker is "
+                                       "down) before it fails (default 120)"),
+                       "herald", "send_timeout", [args] { return std::to_string(args->send_timeout_seconds); });
+  config.override_with(
+      cmd->add_option("--in-flight-window", args->in_flight_window, "Unconfirmed sends at most (amqp://; default 1000)")
+          ->check(CLI::PositiveNumber),
+      "herald", "in_flight_window", [args] { return std::to_string(args->in_flight_window); });
+  cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations after the last send")
+      ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");
   cmd->add_option("--metrics-address", args->metrics_address,
                   "Serve /metrics, /healthz and /readyz on host:port (e.g. 127.0.0.1:9464)");

@@ -106,10 +106,11 @@ void print_send_summary(const char* why, std::uint64_t requested, const Notifier
 void print_listen_summary(const char* why, const ServerStats& stats) {
   std::fprintf(stderr,
                "herald listen: %s: %llu handled, %llu released, %llu dead-lettered, %llu duplicates, %llu still in "
-               "progress\n",
+               "progress (received %llu, filtered %llu, requeued %llu)\n",
                why, static_cast<unsigned long long>(stats.handled), static_cast<unsigned long long>(stats.released),
                static_cast<unsigned long long>(stats.dead_lettered), static_cast<unsigned long long>(stats.duplicates),
-               static_cast<unsigned long long>(stats.in_progress));
+               static_cast<unsigned long long>(stats.in_progress), static_cast<unsigned long long>(stats.received),
+               static_cast<unsigned long long>(stats.filtered), static_cast<unsigned long long>(stats.requeued));
 }
 
 }  // namespace herald::cli

@@ -77,8 +77,8 @@ void exit_at(std::chrono::steady_clock::time_point deadline, int code);
 /// One stderr line: "herald send: <why>: N requested, S sent, C confirmed, F failed,
 /// U unconfirmed, X unsent".
 void print_send_summary(const char* why, std::uint64_t requested, const NotifierStats& stats);
-/// One stderr line: "herald listen: <why>: H handled, R released, D dead-lettered, P duplicates,
-/// I still in progress".
+/// listen's counters at exit, one stderr line: "herald listen: <why>: H handled, R released,
+/// D dead-lettered, P duplicates, I still in progress (received N, filtered N, requeued N)".
 void print_listen_summary(const char* why, const ServerStats& stats);
 
 }  // namespace herald::cli

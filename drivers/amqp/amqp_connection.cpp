@@ -3,22 +3,26 @@
 #include <herald/error.hpp>
 
 #include <spdlog/logger.h>
+#include <proton/binary.hpp>
 #include <proton/connection_options.hpp>
 #include <proton/error_condition.hpp>
-#include <proton/receiver.hpp>
-#include <proton/sender.hpp>
+#include <proton/message_id.hpp>
+#include <proton/receiver_options.hpp>
+#include <proton/sender_options.hpp>
 #include <proton/session.hpp>
 #include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
 
-#include <algorithm>
+#include <charconv>
+#include <cstring>
 #include <future>
 
 namespace herald::detail {
 namespace {
 
-constexpr auto kTickInterval = std::chrono::milliseconds(200);
+constexpr auto kTickInterval = std::chrono::milliseconds(100);
+constexpr std::string_view kLinkPrefix = "herald-";
 
 proton::duration to_duration(std::chrono::milliseconds ms) {
   return proton::duration(static_cast<proton::duration::numeric_type>(ms.count()));
@@ -28,25 +32,50 @@ bool is_auth_failure(const proton::error_condition& condition) {
   return condition.name() == "amqp:unauthorized-access";
 }
 
+LinkMachineOptions machine_options(const AmqpOptions& o) {
+  LinkMachineOptions m;
+  m.hosts = o.hosts.size();
+  m.reconnect_delay = o.reconnect_delay;
+  m.reconnect_max_delay = o.reconnect_max_delay;
+  m.auth_retry_delay = o.auth_retry_delay;
+  m.link_retry_max_delay = std::min(o.reconnect_max_delay, std::chrono::milliseconds(5000));
+  m.declare = o.topology == TopologyMode::management;
+  m.declare_attempts = o.declare_attempts;
+  m.topology_check_interval = o.topology_check_interval;
+  return m;
+}
+
+std::string link_name(LinkId id) { return std::string(kLinkPrefix) + std::to_string(id); }
+
+MessageId message_id_of(const proton::tracker& tracker) {
+  proton::binary tag = tracker.tag();
+  MessageId id = 0;
+  if (tag.size() == sizeof id) std::memcpy(&id, tag.data(), sizeof id);
+  return id;
+}
+
+BrokerError broker_error(const proton::error_condition& condition) {
+  return {condition.name(), condition.description()};
+}
+
 }  // namespace
 
 AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger,
-                               std::shared_ptr<Topology> topology)
+                               std::shared_ptr<Topology> topology,
+                               std::function<void(const TransportStatus&)> on_status_change)
     : options_(std::move(options)),
       logger_(std::move(logger)),
       topology_(std::move(topology)),
-      window_(options_.in_flight_window) {
+      on_status_change_(std::move(on_status_change)),
+      window_(options_.in_flight_window, options_.max_buffer_bytes),
+      machine_(machine_options(options_)) {
   container_ = std::make_unique<proton::container>(static_cast<proton::messaging_handler&>(*this), "herald");
   container_->auto_stop(false);
   work_queue_ = std::make_unique<proton::work_queue>(*container_);
   bridge_ = std::make_shared<Bridge>([this] { return post([this] { drain(); }); });
-  send_ = std::make_unique<SendPipeline>(options_, logger_, window_);
-  receivers_ = std::make_unique<ReceiverSet>(options_, logger_, [this](std::chrono::milliseconds delay, auto work) {
-    container_->schedule(to_duration(delay), [this, work = std::move(work)] {
-      work();
-      flush_io();
-    });
-  });
+  message_.content_type("application/json");
+  message_.content_encoding("utf-8");
+  message_.durable(options_.durable_messages);
   std::promise<void> started;
   auto started_future = started.get_future();
   io_thread_ = std::thread([this, &started] {
@@ -57,10 +86,16 @@ AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logg
     } catch (const std::exception& e) {
       logger_->error("amqp: I/O thread stopped by an exception: {}", e.what());
     }
-    // Proton handles are released on the thread that used them.
-    send_->fail_all(make_error_code(Errc::closed), "transport closed");
-    send_.reset();
-    receivers_.reset();
+    io_running_ = false;
+    // Whatever still waits fails now; Proton handles are released on the thread that used them.
+    machine_.stop(std::chrono::steady_clock::now());
+    for (Action& action : machine_.take_actions())
+      if (auto* complete = std::get_if<action::Complete>(&action)) run(*complete);
+    senders_.clear();
+    receivers_.clear();
+    deliveries_.clear();
+    for (auto& [id, entry] : consumers_) entry.core->set_detached();
+    consumers_.clear();
     connection_ = proton::connection();
   });
   started_future.wait();
@@ -68,19 +103,16 @@ AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logg
 
 AmqpConnection::~AmqpConnection() {
   window_.wait_empty(std::chrono::steady_clock::now() + options_.send_timeout);
-  if (post([this] { begin_shutdown(); })) {
-    // begin_shutdown stops the container at the latest after detach_timeout + 1 s.
-  } else {
-    container_->stop();
-  }
+  if (!post([this] { begin_shutdown(); })) container_->stop();
   bridge_->close();
   io_thread_.join();
-  if (topology_thread_.joinable()) topology_thread_.join();
+  declarer_.stop();
   work_queue_.reset();
   container_.reset();
 }
 
 bool AmqpConnection::post(std::function<void()> work) {
+  if (!io_running_) return false;
   return work_queue_->add([this, work = std::move(work)] {
     work();
     flush_io();
@@ -93,78 +125,109 @@ void AmqpConnection::flush_io() {
   if (connected_ && connection_) connection_.wake();
 }
 
-std::string AmqpConnection::current_host() const { return options_.hosts[host_index_].address(); }
+TransportStatus AmqpConnection::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
 
-// ---- caller threads -------------------------------------------------------------------
+// ---- caller threads ------------------------------------------------------------------------
 
 void AmqpConnection::send(std::string address, OutgoingMessage message, SendCallback done) {
-  {
-    std::lock_guard lock(state_mutex_);
-    if (fatal_code_ != Errc::ok) {
-      if (done) done(make_error_code(fatal_code_), {});
-      return;
-    }
-  }
+  const std::size_t bytes = message.body.size() + message.message_id.size() + address.size();
   // A callback that sends again runs on the I/O thread, which must never block.
-  if (!(on_io_thread() ? window_.try_acquire() : window_.acquire(options_.send_timeout))) {
-    if (done) done(make_error_code(on_io_thread() ? Errc::overflow : Errc::timeout), {});
+  const bool wait = options_.overflow == OverflowPolicy::block && !on_io_thread();
+  if (!window_.acquire(bytes, wait ? options_.send_timeout : std::chrono::milliseconds(0))) {
+    TransportStatus now = status();
+    std::string reason = "send buffer full (in_flight_window " + std::to_string(options_.in_flight_window) +
+                         ", max_buffer_bytes " + std::to_string(options_.max_buffer_bytes) + ")";
+    if (now.state != TransportState::connected) reason += ": " + now.reason;
+    if (done) done(make_error_code(Errc::overflow), reason);
     return;
   }
-  SendRequest request{std::move(address), std::move(message), std::move(done),
-                      std::chrono::steady_clock::now() + options_.send_timeout};
+  SendRequest request{std::move(address), std::move(message), std::move(done), bytes};
   if (!bridge_->push_send(request)) {
-    window_.release();
-    if (request.done) request.done(make_error_code(Errc::closed), {});
+    window_.release(bytes);
+    if (request.done) request.done(make_error_code(Errc::closed), "transport closed");
   }
 }
 
 std::shared_ptr<ListenerCore> AmqpConnection::listen(std::vector<QueueBinding> bindings, std::size_t credit_window) {
-  {
-    std::lock_guard lock(state_mutex_);
-    if (fatal_code_ != Errc::ok) throw TransportError(fatal_code_, fatal_reason_);
-  }
   auto core = std::make_shared<ListenerCore>(std::move(bindings), credit_window);
   if (!post([this, core] {
-        receivers_->add(core, links_allowed_ ? &connection_ : nullptr);
-        std::lock_guard lock(state_mutex_);
-        if (fatal_code_ != Errc::ok) core->fail(fatal_code_, fatal_reason_);
+        for (const std::string& queue : core->queues()) {
+          ConsumerId id = next_consumer_++;
+          consumers_[id] = {core, queue};
+          machine_.add_consumer(std::chrono::steady_clock::now(), id, queue,
+                                static_cast<std::uint32_t>(core->credit_window()));
+        }
+        execute();
       }))
     throw TransportError(Errc::closed, "amqp: transport is closed");
   auto [code, reason] = core->wait_attached(options_.connect_timeout);
   if (code == Errc::ok) return core;
   stop_listener(core);
-  {
-    std::lock_guard lock(state_mutex_);
-    if (fatal_code_ != Errc::ok) throw TransportError(fatal_code_, fatal_reason_);
-  }
   if (code == Errc::timeout) {
-    if (!connected_)
-      throw TransportError(Errc::unreachable, "amqp: no broker reachable within connect_timeout (hosts tried: " +
-                                                  std::to_string(options_.hosts.size()) + ")");
+    TransportStatus now = status();
+    if (now.state == TransportState::connecting)
+      throw TransportError(Errc::unreachable, "amqp: no broker reachable within connect_timeout (" + now.reason + ")");
     throw TransportError(Errc::timeout, "amqp: consumer links not attached within connect_timeout");
   }
+  if (code == Errc::unauthorized) throw TransportError(code, "amqp: " + reason);
   throw TransportError(code, "amqp: cannot consume " + reason);
 }
 
 void AmqpConnection::stop_listener(const std::shared_ptr<ListenerCore>& core) {
   auto unpolled = std::make_shared<std::vector<ReadyDelivery>>(core->stop());
   if (!post([this, core, unpolled] {
-        if (receivers_) receivers_->stop(core, *unpolled);
+        std::vector<std::pair<LinkId, std::uint64_t>> ids;
+        for (const ReadyDelivery& d : *unpolled) ids.emplace_back(d.link_id, d.delivery_id);
+        std::vector<ConsumerId> mine;
+        for (const auto& [id, entry] : consumers_)
+          if (entry.core == core) mine.push_back(id);
+        if (mine.empty()) core->set_detached();
+        for (ConsumerId id : mine) machine_.stop_consumer(std::chrono::steady_clock::now(), id, ids);
+        execute();
+        // RabbitMQ 3.10 answers a detach on an idle queue only after 30 s: do not wait that long.
+        container_->schedule(to_duration(options_.detach_timeout), [this, mine] {
+          for (ConsumerId id : mine) {
+            auto it = consumers_.find(id);
+            if (it == consumers_.end()) continue;
+            LinkId link = machine_.consumer_link(id);
+            if (link != 0) {
+              logger_->debug("amqp: queue '{}': no detach reply within detach_timeout, closing anyway",
+                             it->second.queue);
+              auto receiver = receivers_.find(link);
+              if (receiver != receivers_.end()) {
+                try {
+                  receiver->second.session().close();
+                } catch (const std::exception&) {
+                }
+                receivers_.erase(receiver);
+              }
+              machine_.on_link_detached(std::chrono::steady_clock::now(), link);
+            }
+          }
+          execute();
+          flush_io();
+        });
       }))
     return;
   core->wait_detached(options_.detach_timeout + std::chrono::milliseconds(500));
 }
 
-// ---- I/O thread: connection lifecycle -------------------------------------------------
+// ---- I/O thread: executing the machine's actions -----------------------------------------
 
-void AmqpConnection::on_container_start(proton::container&) {
-  connect();
-  container_->schedule(to_duration(kTickInterval), [this] { tick(); });
+void AmqpConnection::execute() {
+  // Actions can produce events (e.g. a send callback that sends again): loop until quiet.
+  for (int round = 0; round < 1000; ++round) {
+    std::vector<Action> actions = machine_.take_actions();
+    if (actions.empty()) return;
+    for (Action& action : actions) std::visit([this](auto& a) { run(a); }, action);
+  }
 }
 
-void AmqpConnection::connect() {
-  if (stopping_) return;
-  const AmqpHost& host = options_.hosts[host_index_];
+void AmqpConnection::run(action::Connect& a) {
+  const AmqpHost& host = options_.hosts[a.host];
   proton::connection_options co;
   co.idle_timeout(to_duration(options_.idle_timeout));
   if (!host.username.empty()) {
@@ -186,147 +249,218 @@ void AmqpConnection::connect() {
                                                 : proton::ssl_client_options(proton::ssl::ANONYMOUS_PEER));
   }
   logger_->debug("amqp: connecting to {}", host.address());
+  current_host_ = a.host;
+  auth_failed_ = false;
+  broker_closed_ = false;
+  last_error_.clear();
   connection_ = container_->connect((options_.tls ? "amqps://" : "amqp://") + host.address(), co);
 }
 
-void AmqpConnection::on_connection_open(proton::connection& connection) {
-  connection_ = connection;
-  bool reconnected = ever_connected_;
-  ever_connected_ = true;
-  failed_attempts_ = 0;
-  connected_ = true;
-  ++generation_;
-  logger_->info("amqp: connected to {}{}", current_host(), reconnected ? " (reconnected)" : "");
-  if (reconnected && topology_->enabled()) {
-    // A restarted broker forgot non-durable exchanges and queues: declare them again (HTTP,
-    // off the I/O thread) before the links attach.
-    if (topology_thread_.joinable()) topology_thread_.join();
-    std::uint64_t generation = generation_;
-    topology_thread_ = std::thread([this, generation] {
-      topology_->redeclare_all();
-      post([this, generation] {
-        if (generation == generation_ && connected_) attach_links();
-      });
+void AmqpConnection::run(action::CloseConnection&) {
+  if (connection_) connection_.close();
+}
+
+void AmqpConnection::run(action::AttachSender& a) {
+  if (!connected_) return;
+  // One session per link: RabbitMQ reports a bad address by ending the whole session.
+  proton::session session = connection_.open_session();
+  proton::sender_options link_options;
+  link_options.name(link_name(a.link));
+  link_options.delivery_mode(options_.delivery == DeliveryGuarantee::at_least_once
+                                 ? proton::delivery_mode::AT_LEAST_ONCE
+                                 : proton::delivery_mode::AT_MOST_ONCE);
+  link_options.auto_settle(true);
+  senders_[a.link] = session.open_sender(a.address, link_options);
+}
+
+void AmqpConnection::run(action::AttachReceiver& a) {
+  if (!connected_) return;
+  proton::session session = connection_.open_session();
+  proton::receiver_options link_options;
+  link_options.name(link_name(a.link));
+  link_options.auto_accept(false);
+  link_options.credit_window(0);  // the machine grants credit
+  link_options.delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
+  receivers_[a.link] = session.open_receiver("/amq/queue/" + a.queue, link_options);
+}
+
+void AmqpConnection::run(action::Detach& a) {
+  if (auto it = senders_.find(a.link); it != senders_.end()) {
+    try {
+      it->second.close();
+    } catch (const std::exception&) {
+    }
+    return;
+  }
+  if (auto it = receivers_.find(a.link); it != receivers_.end()) {
+    try {
+      it->second.close();
+    } catch (const std::exception&) {
+    }
+  }
+}
+
+void AmqpConnection::run(action::Transfer& a) {
+  auto it = senders_.find(a.link);
+  if (it == senders_.end()) return;
+  const OutgoingMessage& message = machine_.message(a.message);
+  message_.body(proton::binary(message.body));
+  message_.inferred(true);  // one data section, which kombu/oslo read as raw bytes
+  message_.id(proton::message_id(message.message_id));
+  proton::binary tag(sizeof a.message, 0);
+  std::memcpy(tag.data(), &a.message, sizeof a.message);
+  it->second.send(message_, tag);
+  if (options_.delivery == DeliveryGuarantee::at_most_once)
+    machine_.on_outcome(std::chrono::steady_clock::now(), a.message, DeliveryOutcome::accepted);
+}
+
+void AmqpConnection::run(action::Declare& a) {
+  declarer_.post([this, a] {
+    DeclareResult result = topology_->declare_address(a.exchange, a.routing_key);
+    post([this, address = a.address, result] {
+      machine_.on_declared(std::chrono::steady_clock::now(), address, result);
+      execute();
     });
-  } else {
-    attach_links();
+  });
+}
+
+void AmqpConnection::run(action::DeclareConsumer& a) {
+  auto it = consumers_.find(a.consumer);
+  if (it == consumers_.end()) return;
+  std::vector<QueueBinding> bindings;
+  for (const QueueBinding& binding : it->second.core->bindings())
+    if (binding.queue == it->second.queue) bindings.push_back(binding);
+  declarer_.post([this, id = a.consumer, bindings = std::move(bindings)] {
+    DeclareResult result = topology_->redeclare_for_listen(bindings);
+    post([this, id, result] {
+      machine_.on_consumer_declared(std::chrono::steady_clock::now(), id, result);
+      execute();
+    });
+  });
+}
+
+void AmqpConnection::run(action::Grant& a) {
+  if (auto it = receivers_.find(a.link); it != receivers_.end()) it->second.add_credit(a.credit);
+}
+
+void AmqpConnection::run(action::Settle& a) {
+  auto it = deliveries_.find(a.delivery);
+  if (it == deliveries_.end()) return;
+  switch (a.outcome) {
+    case Outcome::ack:
+      it->second.delivery.accept();
+      break;
+    case Outcome::requeue:
+      it->second.delivery.release();  // never modify(): it crashes RabbitMQ 3.10 sessions
+      break;
+    case Outcome::reject:
+      it->second.delivery.reject();
+      break;
+  }
+  deliveries_.erase(it);
+}
+
+void AmqpConnection::run(action::Complete& a) {
+  window_.release(a.bytes);
+  if (a.done) a.done(a.error, a.reason);
+}
+
+void AmqpConnection::run(action::ConsumerAttached& a) {
+  if (auto it = consumers_.find(a.consumer); it != consumers_.end()) it->second.core->link_attached();
+}
+
+void AmqpConnection::run(action::ConsumerFailed& a) {
+  if (auto it = consumers_.find(a.consumer); it != consumers_.end()) it->second.core->fail(a.code, a.reason);
+}
+
+void AmqpConnection::run(action::ConsumerLinkLost& a) {
+  if (auto it = consumers_.find(a.consumer); it != consumers_.end()) it->second.core->drop_ready(a.link);
+  std::erase_if(deliveries_, [&](const auto& entry) { return entry.second.link == a.link; });
+  if (auto it = receivers_.find(a.link); it != receivers_.end()) {
+    try {
+      if (connected_) it->second.session().close();
+    } catch (const std::exception&) {
+    }
+    receivers_.erase(it);
   }
 }
 
-void AmqpConnection::attach_links() {
-  if (stopping_) return;
-  links_allowed_ = true;
-  send_->on_connected(connection_);
-  receivers_->on_connected(connection_);
+void AmqpConnection::run(action::ConsumerDetached& a) {
+  auto it = consumers_.find(a.consumer);
+  if (it == consumers_.end()) return;
+  std::shared_ptr<ListenerCore> core = std::move(it->second.core);
+  consumers_.erase(it);
+  for (const auto& [id, entry] : consumers_)
+    if (entry.core == core) return;
+  core->set_detached();
 }
 
-void AmqpConnection::on_connection_error(proton::connection& connection) {
-  proton::error_condition condition = connection.error();
-  if (is_auth_failure(condition)) {
-    fail_fatal(Errc::unauthorized, "amqp: broker " + current_host() + " refused access: " + condition.what());
-    return;
-  }
-  logger_->warn("amqp: connection to {} closed by the broker: {}", current_host(), condition.what());
-}
-
-void AmqpConnection::on_transport_error(proton::transport& transport) {
-  proton::error_condition condition = transport.error();
-  if (is_auth_failure(condition)) {
-    const std::string& user = options_.hosts[host_index_].username;
-    fail_fatal(Errc::unauthorized,
-               "amqp: authentication failed for user '" + user + "' at " + current_host() + ": " + condition.what());
-    return;
-  }
-  if (!stopping_) logger_->debug("amqp: transport to {} failed: {}", current_host(), condition.what());
-}
-
-void AmqpConnection::on_transport_close(proton::transport& transport) {
-  bool was_connected = connected_;
-  connected_ = false;
-  links_allowed_ = false;
-  ++generation_;
-  send_->on_disconnected();
-  receivers_->on_disconnected();
-  connection_ = proton::connection();
-  if (stopping_) {
-    container_->stop();
-    return;
-  }
+void AmqpConnection::run(action::StatusChanged& a) {
   {
-    std::lock_guard lock(state_mutex_);
-    if (fatal_code_ != Errc::ok) return;  // no reconnect storm after an authentication failure
+    std::lock_guard lock(status_mutex_);
+    status_ = a.status;
   }
-  std::string reason = transport.error().empty() ? "closed" : transport.error().what();
-  if (was_connected) logger_->warn("amqp: connection to {} lost: {}", current_host(), reason);
-  schedule_reconnect(reason);
+  if (on_status_change_) {
+    try {
+      on_status_change_(a.status);
+    } catch (...) {
+      logger_->error("amqp: on_status_change threw; ignored");
+    }
+  }
 }
 
-void AmqpConnection::schedule_reconnect(const std::string& reason) {
-  ++failed_attempts_;
-  const std::size_t hosts = options_.hosts.size();
-  host_index_ = (host_index_ + 1) % hosts;
-  // Each round tries every host at once; rounds back off exponentially up to the maximum.
-  std::chrono::milliseconds delay{0};
-  if (failed_attempts_ >= hosts) {
-    std::size_t round = failed_attempts_ / hosts - 1;
-    delay = options_.reconnect_delay * (1LL << std::min<std::size_t>(round, 20));
-    delay = std::min(delay, options_.reconnect_max_delay);
+void AmqpConnection::run(action::Log& a) {
+  switch (a.level) {
+    case action::Log::debug:
+      logger_->debug("{}", a.text);
+      break;
+    case action::Log::info:
+      logger_->info("{}", a.text);
+      break;
+    case action::Log::warn:
+      logger_->warn("{}", a.text);
+      break;
+    case action::Log::error:
+      logger_->error("{}", a.text);
+      break;
   }
-  if (failed_attempts_ <= hosts || failed_attempts_ % 10 == 0)
-    logger_->warn("amqp: cannot reach {} ({}); trying {} in {} ms (attempt {})",
-                  options_.hosts[(host_index_ + hosts - 1) % hosts].address(), reason, current_host(), delay.count(),
-                  failed_attempts_);
-  container_->schedule(to_duration(delay), [this] { connect(); });
 }
 
-void AmqpConnection::fail_fatal(Errc code, const std::string& reason) {
-  {
-    std::lock_guard lock(state_mutex_);
-    if (fatal_code_ != Errc::ok) return;
-    fatal_code_ = code;
-    fatal_reason_ = reason;
-  }
-  logger_->error("{}; not reconnecting", reason);
-  send_->fail_all(make_error_code(code), reason);
-  receivers_->fail_all(code, reason);
+// ---- I/O thread: timers, hand-over and shutdown -------------------------------------------
+
+void AmqpConnection::on_container_start(proton::container&) {
+  machine_.start(std::chrono::steady_clock::now());
+  execute();
+  container_->schedule(to_duration(kTickInterval), [this] { tick(); });
 }
 
 void AmqpConnection::tick() {
-  if (stopping_) return;
-  auto now = std::chrono::steady_clock::now();
-  send_->expire(now, connected_);
-  if (links_allowed_) receivers_->retry_failed(connection_, now);
+  machine_.on_tick(std::chrono::steady_clock::now());
+  execute();
   flush_io();
-  container_->schedule(to_duration(kTickInterval), [this] { tick(); });
+  if (!stopping_) container_->schedule(to_duration(kTickInterval), [this] { tick(); });
 }
 
 void AmqpConnection::drain() {
   std::vector<SendRequest> sends;
   std::vector<SettleRequest> settles;
   bridge_->take(sends, settles);
-  if (!send_) return;
-  for (const SettleRequest& settle : settles) receivers_->settle(settle.link_id, settle.delivery_id, settle.outcome);
-  Errc fatal;
-  {
-    std::lock_guard lock(state_mutex_);
-    fatal = fatal_code_;
-  }
+  const auto now = std::chrono::steady_clock::now();
+  for (const SettleRequest& settle : settles) machine_.settle(now, settle.link_id, settle.delivery_id, settle.outcome);
   for (SendRequest& request : sends) {
-    if (stopping_ || fatal != Errc::ok) {
-      window_.release();
-      if (request.done) request.done(make_error_code(stopping_ ? Errc::closed : fatal), {});
-      continue;
-    }
-    send_->enqueue(std::move(request), links_allowed_ ? &connection_ : nullptr);
+    std::string exchange = request.message.exchange;
+    machine_.submit(now, std::move(request.address), std::move(exchange), std::move(request.message),
+                    std::move(request.done), request.bytes);
   }
+  execute();
 }
 
 void AmqpConnection::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
-  send_->fail_all(make_error_code(Errc::closed), "transport closed");
-  receivers_->stop_all();
-  send_->close_links();
+  for (auto& [id, entry] : consumers_) machine_.stop_consumer(std::chrono::steady_clock::now(), id, {});
+  machine_.stop(std::chrono::steady_clock::now());
+  execute();
   if (!connected_) {
     container_->stop();
     return;
@@ -339,7 +473,7 @@ void AmqpConnection::begin_shutdown() {
   std::weak_ptr<std::function<void()>> weak_check = check;
   *check = [this, deadline, weak_check] {
     if (!connected_) return;
-    if (receivers_->all_detached() || std::chrono::steady_clock::now() >= deadline) {
+    if (machine_.stopped_and_detached() || std::chrono::steady_clock::now() >= deadline) {
       connection_.close();
       flush_io();
       // Do not wait forever for the broker's close reply.
@@ -353,37 +487,164 @@ void AmqpConnection::begin_shutdown() {
   (*check)();
 }
 
-// ---- I/O thread: link events ------------------------------------------------------------
+// ---- I/O thread: Proton events --------------------------------------------------------------
+
+void AmqpConnection::on_connection_open(proton::connection& connection) {
+  connection_ = connection;
+  connected_ = true;
+  logger_->info("amqp: connected to {}{}", options_.hosts[current_host_].address(),
+                ever_connected_ ? " (reconnected)" : "");
+  ever_connected_ = true;
+  machine_.on_connected(std::chrono::steady_clock::now());
+  execute();
+}
+
+void AmqpConnection::on_connection_error(proton::connection& connection) {
+  proton::error_condition condition = connection.error();
+  if (is_auth_failure(condition)) auth_failed_ = true;
+  broker_closed_ = true;
+  last_error_ = condition.what();
+}
+
+void AmqpConnection::on_transport_error(proton::transport& transport) {
+  proton::error_condition condition = transport.error();
+  if (is_auth_failure(condition)) auth_failed_ = true;
+  if (last_error_.empty()) last_error_ = condition.what();
+}
+
+void AmqpConnection::on_transport_close(proton::transport& transport) {
+  const bool was_connected = connected_;
+  connected_ = false;
+  senders_.clear();
+  receivers_.clear();
+  deliveries_.clear();
+  connection_ = proton::connection();
+  if (stopping_) {
+    machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", false);
+    execute();
+    container_->stop();
+    return;
+  }
+  std::string reason = !last_error_.empty()        ? last_error_
+                       : transport.error().empty() ? "closed"
+                                                   : transport.error().what();
+  if (auth_failed_) {
+    const std::string& user = options_.hosts.front().username;
+    reason = "authentication failed for user '" + user + "': " + reason;
+  }
+  if (was_connected) logger_->warn("amqp: connection lost: {}", reason);
+  // No close frame from the broker: a reset (kill -9, network, a 3.x session crash on a nack).
+  const bool aborted = was_connected && !broker_closed_;
+  machine_.on_disconnected(std::chrono::steady_clock::now(), reason, auth_failed_, aborted);
+  execute();
+}
+
+LinkId AmqpConnection::link_id_of(const proton::link& link) {
+  const std::string name = link.name();
+  if (name.compare(0, kLinkPrefix.size(), kLinkPrefix) != 0) return 0;
+  LinkId id = 0;
+  std::from_chars(name.data() + kLinkPrefix.size(), name.data() + name.size(), id);
+  return id;
+}
+
+// One session per link: when the link is done, so is its session.
+void AmqpConnection::link_closed(const proton::link& link, const proton::error_condition& error) {
+  LinkId id = link_id_of(link);
+  if (id == 0) return;
+  try {
+    proton::session session = link.session();
+    if (session.active()) session.close();
+  } catch (const std::exception&) {
+  }
+  senders_.erase(id);
+  receivers_.erase(id);
+  machine_.on_link_closed(std::chrono::steady_clock::now(), id, broker_error(error));
+  execute();
+}
 
 void AmqpConnection::on_session_error(proton::session& session) {
-  std::string reason = session.error().what();
-  for (proton::sender sender : session.senders()) send_->on_sender_failed(sender, reason);
-  for (proton::receiver receiver : session.receivers()) receivers_->on_receiver_gone(receiver, reason);
-  session.close();
+  // RabbitMQ reports bad addresses, missing queues and its own crashes by ending the session.
+  proton::error_condition error = session.error();
+  for (proton::sender sender : session.senders()) link_closed(sender, error);
+  for (proton::receiver receiver : session.receivers()) link_closed(receiver, error);
+  try {
+    session.close();
+  } catch (const std::exception&) {
+  }
 }
 
-void AmqpConnection::on_sender_open(proton::sender& sender) { send_->on_sender_open(sender); }
-void AmqpConnection::on_sendable(proton::sender& sender) { send_->on_sendable(sender); }
-void AmqpConnection::on_sender_error(proton::sender& sender) { send_->on_sender_failed(sender, sender.error().what()); }
-void AmqpConnection::on_sender_close(proton::sender& sender) {
-  if (!stopping_) send_->on_sender_failed(sender, "sender link closed by the broker");
+void AmqpConnection::on_sender_open(proton::sender& sender) {
+  machine_.on_sender_opened(std::chrono::steady_clock::now(), link_id_of(sender));
+  execute();
 }
-void AmqpConnection::on_tracker_accept(proton::tracker& tracker) { send_->on_tracker_accept(tracker); }
-void AmqpConnection::on_tracker_reject(proton::tracker& tracker) { send_->on_tracker_reject(tracker); }
-void AmqpConnection::on_tracker_release(proton::tracker& tracker) { send_->on_tracker_release(tracker); }
 
-void AmqpConnection::on_receiver_open(proton::receiver& receiver) { receivers_->on_receiver_open(receiver); }
+void AmqpConnection::on_sendable(proton::sender& sender) {
+  machine_.on_sendable(std::chrono::steady_clock::now(), link_id_of(sender),
+                       static_cast<std::uint32_t>(sender.credit()));
+  execute();
+}
+
+void AmqpConnection::on_sender_error(proton::sender&) {}  // followed by on_sender_close
+void AmqpConnection::on_sender_detach(proton::sender& sender) { link_closed(sender, sender.error()); }
+void AmqpConnection::on_sender_close(proton::sender& sender) { link_closed(sender, sender.error()); }
+
+void AmqpConnection::on_tracker_accept(proton::tracker& tracker) {
+  machine_.on_outcome(std::chrono::steady_clock::now(), message_id_of(tracker), DeliveryOutcome::accepted);
+  execute();
+}
+
+void AmqpConnection::on_tracker_reject(proton::tracker& tracker) {
+  machine_.on_outcome(std::chrono::steady_clock::now(), message_id_of(tracker), DeliveryOutcome::rejected);
+  execute();
+}
+
+void AmqpConnection::on_tracker_release(proton::tracker& tracker) {
+  machine_.on_outcome(std::chrono::steady_clock::now(), message_id_of(tracker), DeliveryOutcome::released);
+  execute();
+}
+
+void AmqpConnection::on_receiver_open(proton::receiver& receiver) {
+  machine_.on_receiver_opened(std::chrono::steady_clock::now(), link_id_of(receiver));
+  execute();
+}
+
 void AmqpConnection::on_message(proton::delivery& delivery, proton::message& message) {
-  receivers_->on_message(delivery, message);
+  const LinkId link = link_id_of(delivery.receiver());
+  const std::uint64_t id = next_delivery_++;
+  deliveries_[id] = {link, delivery};
+  const auto now = std::chrono::steady_clock::now();
+  if (!machine_.on_delivery(now, link, id)) {
+    execute();  // released: beyond the window, or the link is stopping
+    return;
+  }
+  auto found = consumers_.find(machine_.link_consumer(link));
+  ConsumerEntry* consumer = found == consumers_.end() ? nullptr : &found->second;
+  ReadyDelivery ready;
+  const proton::value& body = message.body();
+  if (body.type() == proton::BINARY) {
+    auto bytes = proton::get<proton::binary>(body);
+    ready.body.assign(bytes.begin(), bytes.end());
+  } else if (body.type() == proton::STRING) {
+    ready.body = proton::get<std::string>(body);
+  } else {
+    // Not something oslo or Herald sends; dead-letter it rather than loop on it.
+    logger_->error("amqp: rejecting a message whose body is AMQP type {}", proton::type_name(body.type()));
+    machine_.settle(now, link, id, Outcome::reject);
+    execute();
+    return;
+  }
+  ready.link_id = link;
+  ready.delivery_id = id;
+  ready.redelivered = !message.first_acquirer() || message.delivery_count() > 0;
+  if (consumer) ready.queue = consumer->queue;
+  if (!consumer || !consumer->core->push(std::move(ready))) machine_.settle(now, link, id, Outcome::requeue);
+  execute();
 }
+
+void AmqpConnection::on_receiver_error(proton::receiver&) {}  // followed by detach or close
 // RabbitMQ answers our detach(closed=true) with detach(closed=false): both mean "gone".
-void AmqpConnection::on_receiver_detach(proton::receiver& receiver) {
-  receivers_->on_receiver_gone(receiver, receiver.error().what());
-}
-void AmqpConnection::on_receiver_close(proton::receiver& receiver) {
-  receivers_->on_receiver_gone(receiver, receiver.error().what());
-}
-void AmqpConnection::on_receiver_error(proton::receiver&) {}  // followed by on_receiver_close
+void AmqpConnection::on_receiver_detach(proton::receiver& receiver) { link_closed(receiver, receiver.error()); }
+void AmqpConnection::on_receiver_close(proton::receiver& receiver) { link_closed(receiver, receiver.error()); }
 
 void AmqpConnection::on_error(const proton::error_condition& condition) {
   // The default handler throws, which would unwind container::run().

@@ -1,61 +1,98 @@
 #pragma once
-// One AMQP 1.0 connection per transport: a proton::container running on a thread this object
-// owns, with failover across the URL's hosts, reconnect with backoff, and the send and listen
-// paths on top. Every cross-thread call goes through proton::work_queue (via Bridge).
+// The Proton adapter of the amqp driver: one proton::container on a thread this object owns.
+// Every decision (connect, reconnect, declare, attach, transfer, resend, credit, settle, detach)
+// is LinkMachine's; this class turns Proton events into LinkMachine events and executes the
+// actions it emits. Caller threads reach the I/O thread only through the Bridge (sends and
+// settlements, batched) and proton::work_queue.
 
 #include "drivers/amqp/amqp_options.hpp"
+#include "drivers/amqp/background_worker.hpp"
 #include "drivers/amqp/bridge.hpp"
+#include "drivers/amqp/link_machine.hpp"
 #include "drivers/amqp/listener_core.hpp"
-#include "drivers/amqp/receiver_set.hpp"
-#include "drivers/amqp/send_pipeline.hpp"
+#include "drivers/amqp/send_window.hpp"
 #include "drivers/amqp/topology.hpp"
 
 #include <proton/connection.hpp>
 #include <proton/container.hpp>
+#include <proton/delivery.hpp>
+#include <proton/message.hpp>
 #include <proton/messaging_handler.hpp>
+#include <proton/receiver.hpp>
+#include <proton/sender.hpp>
 #include <proton/work_queue.hpp>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 namespace herald::detail {
 
-/// **Thread safety:** public members are thread-safe; the messaging_handler callbacks run on
-/// the I/O thread only.
+/// **Thread safety:** public members are thread-safe; the messaging_handler callbacks and
+/// everything private run on the I/O thread only.
 class AmqpConnection final : private proton::messaging_handler {
  public:
   /// Starts the I/O thread and the first connection attempt (does not wait for it).
-  AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Topology> topology);
-  /// Waits up to send_timeout for unconfirmed sends, detaches links (detach_timeout), closes.
+  AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Topology> topology,
+                 std::function<void(const TransportStatus&)> on_status_change);
+  /// Waits up to send_timeout for what waits to be confirmed, then fails the rest, detaches
+  /// links (detach_timeout) and closes.
   ~AmqpConnection() override;
   AmqpConnection(const AmqpConnection&) = delete;
   AmqpConnection& operator=(const AmqpConnection&) = delete;
 
-  /// Blocks while the in-flight window is full (up to send_timeout).
+  /// Hands a send to the I/O thread. Blocks only while the send window is full (overflow=block,
+  /// up to send_timeout); `done` runs exactly once.
   void send(std::string address, OutgoingMessage message, SendCallback done);
   /// Attaches receivers for every queue; waits up to connect_timeout. @throws TransportError.
   std::shared_ptr<ListenerCore> listen(std::vector<QueueBinding> bindings, std::size_t credit_window);
   /// Releases unpolled deliveries and detaches the listener's links (waits up to detach_timeout).
   void stop_listener(const std::shared_ptr<ListenerCore>& core);
   const std::shared_ptr<Bridge>& bridge() const noexcept { return bridge_; }
+  TransportStatus status() const;
   /// True on the I/O thread (where send callbacks run); the connection must not be destroyed there.
   bool on_io_thread() const noexcept { return std::this_thread::get_id() == io_thread_id_; }
 
  private:
+  struct ConsumerEntry {
+    std::shared_ptr<ListenerCore> core;
+    std::string queue;
+  };
+  struct HeldDelivery {
+    LinkId link = 0;
+    proton::delivery delivery;
+  };
+
   // I/O thread.
-  void connect();
-  void schedule_reconnect(const std::string& reason);
-  void attach_links();
+  void execute();
+  void run(action::Connect& a);
+  void run(action::CloseConnection& a);
+  void run(action::AttachSender& a);
+  void run(action::AttachReceiver& a);
+  void run(action::Detach& a);
+  void run(action::Transfer& a);
+  void run(action::Declare& a);
+  void run(action::DeclareConsumer& a);
+  void run(action::Grant& a);
+  void run(action::Settle& a);
+  void run(action::Complete& a);
+  void run(action::ConsumerAttached& a);
+  void run(action::ConsumerFailed& a);
+  void run(action::ConsumerLinkLost& a);
+  void run(action::ConsumerDetached& a);
+  void run(action::StatusChanged& a);
+  void run(action::Log& a);
   void drain();
   void tick();
   void begin_shutdown();
-  void fail_fatal(Errc code, const std::string& reason);
   bool post(std::function<void()> work);
   void flush_io();
-  std::string current_host() const;
+  void link_closed(const proton::link& link, const proton::error_condition& error);
+  static LinkId link_id_of(const proton::link& link);
 
   void on_container_start(proton::container& container) override;
   void on_connection_open(proton::connection& connection) override;
@@ -66,42 +103,50 @@ class AmqpConnection final : private proton::messaging_handler {
   void on_sender_open(proton::sender& sender) override;
   void on_sendable(proton::sender& sender) override;
   void on_sender_error(proton::sender& sender) override;
+  void on_sender_detach(proton::sender& sender) override;
   void on_sender_close(proton::sender& sender) override;
   void on_tracker_accept(proton::tracker& tracker) override;
   void on_tracker_reject(proton::tracker& tracker) override;
   void on_tracker_release(proton::tracker& tracker) override;
   void on_receiver_open(proton::receiver& receiver) override;
   void on_message(proton::delivery& delivery, proton::message& message) override;
+  void on_receiver_error(proton::receiver& receiver) override;
   void on_receiver_detach(proton::receiver& receiver) override;
   void on_receiver_close(proton::receiver& receiver) override;
-  void on_receiver_error(proton::receiver& receiver) override;
   void on_error(const proton::error_condition& condition) override;
 
   const AmqpOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<Topology> topology_;
+  std::function<void(const TransportStatus&)> on_status_change_;
   SendWindow window_;
   std::unique_ptr<proton::container> container_;
   std::unique_ptr<proton::work_queue> work_queue_;
   std::shared_ptr<Bridge> bridge_;
-  std::unique_ptr<SendPipeline> send_;
-  std::unique_ptr<ReceiverSet> receivers_;
+  BackgroundWorker declarer_;
 
-  // I/O thread state.
+  // I/O thread state: the machine decides, these maps hold the Proton objects it names.
+  LinkMachine machine_;
   proton::connection connection_;
-  bool links_allowed_ = false;  // connected, and the topology redeclared after a reconnect
+  bool connected_ = false;
   bool stopping_ = false;
+  std::size_t current_host_ = 0;
   bool ever_connected_ = false;
-  std::size_t host_index_ = 0;
-  std::size_t failed_attempts_ = 0;
-  std::uint64_t generation_ = 0;
-  std::thread topology_thread_;
+  bool auth_failed_ = false;    // set by the error callbacks before on_transport_close
+  std::string last_error_;      // idem
+  bool broker_closed_ = false;  // the broker sent a close frame (on_connection_error)
+  std::unordered_map<LinkId, proton::sender> senders_;
+  std::unordered_map<LinkId, proton::receiver> receivers_;
+  std::unordered_map<std::uint64_t, HeldDelivery> deliveries_;
+  std::map<ConsumerId, ConsumerEntry> consumers_;
+  ConsumerId next_consumer_ = 1;
+  std::uint64_t next_delivery_ = 1;
+  proton::message message_;  // reused for every transfer
 
   // Shared state.
-  std::atomic<bool> connected_{false};
-  mutable std::mutex state_mutex_;
-  Errc fatal_code_ = Errc::ok;
-  std::string fatal_reason_;
+  mutable std::mutex status_mutex_;
+  TransportStatus status_{TransportState::connecting, "connecting"};
+  std::atomic<bool> io_running_{true};
   std::thread io_thread_;
   std::thread::id io_thread_id_;
 };

@@ -1,6 +1,7 @@
 // The amqp:// and amqps:// driver: AMQP 1.0 to RabbitMQ 3.10 through Qpid Proton C++.
 // Layout: amqp_options (URL query), management_client + topology (HTTP declarations),
-// amqp_connection (container thread, failover), send_pipeline, receiver_set + amqp_listener.
+// link_machine (the sans-I/O lifecycle of the connection and links), amqp_connection (the
+// Proton adapter on its container thread), amqp_listener (poll and settle).
 
 #include "core/logging.hpp"
 #include "drivers/amqp/amqp_connection.hpp"
@@ -24,7 +25,7 @@ class AmqpDriver final : public Driver {
       : options_(parse_amqp_options(url, options)),
         logger_(logger_or_default(options.logger)),
         topology_(std::make_shared<Topology>(options_, logger_)),
-        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_)) {
+        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_, options.on_status_change)) {
     logger_->debug("amqp: transport {} opened", url.to_string());
   }
 
@@ -43,10 +44,11 @@ class AmqpDriver final : public Driver {
       if (done) done(make_error_code(Errc::invalid_argument), {});
       return;
     }
-    topology_->declare_for_send(message.exchange, message.routing_key);
     std::string address = "/exchange/" + message.exchange + "/" + message.routing_key;
     connection_->send(std::move(address), std::move(message), std::move(done));
   }
+
+  TransportStatus status() const override { return connection_->status(); }
 
   std::unique_ptr<Listener> listen(const ListenSpec& spec) override {
     if (spec.bindings.empty()) throw ConfigError(Errc::invalid_argument, "listen: no queue bindings given");

@@ -64,6 +64,23 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"in_flight_window",
        [](AmqpOptions& o, auto k, auto v) { o.in_flight_window = parse_count(k, v, 1, 1'000'000); }},
+      {"max_buffer_bytes",
+       [](AmqpOptions& o, auto k, auto v) { o.max_buffer_bytes = parse_count(k, v, 1024, 1ULL << 40); }},
+      {"overflow",
+       [](AmqpOptions& o, auto k, auto v) {
+         if (v == "block")
+           o.overflow = OverflowPolicy::block;
+         else if (v == "fail")
+           o.overflow = OverflowPolicy::fail;
+         else
+           bad_option(k, v, "block or fail");
+       }},
+      {"auth_retry_delay", [](AmqpOptions& o, auto k, auto v) { o.auth_retry_delay = parse_seconds(k, v); }},
+      {"declare_timeout", [](AmqpOptions& o, auto k, auto v) { o.declare_timeout = parse_seconds(k, v); }},
+      {"declare_attempts",
+       [](AmqpOptions& o, auto k, auto v) { o.declare_attempts = static_cast<int>(parse_count(k, v, 1, 1000)); }},
+      {"topology_check_interval",
+       [](AmqpOptions& o, auto k, auto v) { o.topology_check_interval = parse_seconds(k, v); }},
       {"durable_messages", [](AmqpOptions& o, auto k, auto v) { o.durable_messages = parse_bool(k, v); }},
       {"credit_window", [](AmqpOptions& o, auto k, auto v) { o.credit_window = parse_count(k, v, 1, 1'000'000); }},
       {"topology",
@@ -108,6 +125,8 @@ AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& 
     if (it == setters().end()) throw ConfigError("transport_url: unknown option '" + key + "' for amqp://");
     it->second(result, key, value);
   }
+  if (result.declare_timeout.count() == 0)
+    throw ConfigError("transport_url: option 'declare_timeout' must be positive");
   if (result.reconnect_max_delay < result.reconnect_delay) result.reconnect_max_delay = result.reconnect_delay;
   if (result.management_port == 0) {
     unsigned port = result.hosts.front().port + 10000u;

@@ -24,6 +24,8 @@ struct AmqpHost {
 
 enum class DeliveryGuarantee { at_least_once, at_most_once };
 enum class TopologyMode { management, none };
+/// What a send does when the bounded send buffer is full.
+enum class OverflowPolicy { block, fail };
 
 /// Every knob of the amqp driver with its default. Built by parse_amqp_options().
 struct AmqpOptions {
@@ -45,18 +47,24 @@ struct AmqpOptions {
 
   // Send path.
   DeliveryGuarantee delivery = DeliveryGuarantee::at_least_once;  ///< `delivery`
-  std::size_t in_flight_window = 1000;                            ///< `in_flight_window`
+  std::size_t in_flight_window = 1000;                            ///< `in_flight_window`: messages waiting
+  std::size_t max_buffer_bytes = 64u << 20;                       ///< `max_buffer_bytes`: bytes waiting
+  OverflowPolicy overflow = OverflowPolicy::block;                ///< `overflow` = block | fail
+  std::chrono::milliseconds auth_retry_delay{30'000};             ///< `auth_retry_delay` (s)
   bool durable_messages = true;                                   ///< `durable_messages` (delivery_mode 2)
 
   // Listen path.
   std::size_t credit_window = 0;  ///< `credit_window`; 0 = take ListenSpec::credit_window
 
   // Topology.
-  TopologyMode topology = TopologyMode::management;  ///< `topology` = management | none
-  std::uint16_t management_port = 0;                 ///< `management_port`; 0 = AMQP port + 10000
-  bool durable_queues = false;                       ///< `amqp_durable_queues` (exchange and queues)
-  std::string dead_letter_exchange;                  ///< `dead_letter_exchange`; empty = none (oslo)
-  std::string dead_letter_queue;                     ///< `dead_letter_queue`; default "<dlx>.queue"
+  TopologyMode topology = TopologyMode::management;          ///< `topology` = management | none
+  std::uint16_t management_port = 0;                         ///< `management_port`; 0 = AMQP port + 10000
+  bool durable_queues = false;                               ///< `amqp_durable_queues` (exchange and queues)
+  std::string dead_letter_exchange;                          ///< `dead_letter_exchange`; empty = none (oslo)
+  std::string dead_letter_queue;                             ///< `dead_letter_queue`; default "<dlx>.queue"
+  std::chrono::milliseconds declare_timeout{5'000};          ///< `declare_timeout` (s): HTTP connect + answer
+  int declare_attempts = 5;                                  ///< `declare_attempts`: refusals before sends fail
+  std::chrono::milliseconds topology_check_interval{1'000};  ///< `topology_check_interval` (s); 0 = off
 };
 
 /// Parses and validates the URL and common options.

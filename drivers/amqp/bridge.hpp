@@ -2,15 +2,23 @@
 // The hand-over point between caller threads and the I/O thread: sends and settlements are
 // batched under one mutex, and the I/O thread is woken once per batch (not once per message).
 
-#include "drivers/amqp/send_pipeline.hpp"
 #include "drivers/driver.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <vector>
 
 namespace herald::detail {
+
+/// A send handed to the I/O thread; its window room is already taken.
+struct SendRequest {
+  std::string address;
+  OutgoingMessage message;
+  SendCallback done;
+  std::size_t bytes = 0;
+};
 
 struct SettleRequest {
   std::uint64_t link_id = 0;

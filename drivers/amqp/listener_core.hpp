@@ -82,11 +82,11 @@ class ListenerCore {
     return stopped_;
   }
 
-  /// I/O thread: the connection dropped; the broker requeues everything unsettled, so the
-  /// queued copies must not be handed out (their settlement could not reach the broker).
-  void drop_ready() {
+  /// I/O thread: a link is gone; the broker requeues what it had unsettled, so the copies
+  /// from that link must not be handed out (their settlement could not reach the broker).
+  void drop_ready(std::uint64_t link_id) {
     std::lock_guard lock(mutex_);
-    ready_.clear();
+    std::erase_if(ready_, [&](const ReadyDelivery& d) { return d.link_id == link_id; });
   }
 
   // Attach status, for listen().

@@ -42,33 +42,48 @@ struct Attempt {
   std::string detail;
 };
 
+// Asynchronous operations on a private io_context, so the deadline covers resolve, connect,
+// write and read (Beast enforces tcp_stream timeouts only on asynchronous operations).
 Attempt send_one(const ManagementEndpoint& endpoint, http::verb verb, const std::string& target,
                  const std::string& body, std::chrono::milliseconds timeout) {
   Attempt attempt;
-  try {
-    boost::asio::io_context io;
-    tcp::resolver resolver(io);
-    beast::tcp_stream stream(io);
-    stream.expires_after(timeout);
-    stream.connect(resolver.resolve(endpoint.host, std::to_string(endpoint.port)));
-    http::request<http::string_body> req{verb, target, 11};
-    req.set(http::field::host, endpoint.host);
-    req.set(http::field::content_type, "application/json");
-    req.set(http::field::authorization, "Basic " + base64(endpoint.username + ":" + endpoint.password));
-    req.body() = body;
-    req.prepare_payload();
-    http::write(stream, req);
-    beast::flat_buffer buffer;
-    http::response<http::string_body> res;
-    http::read(stream, buffer, res);
-    attempt.reached = true;
-    attempt.status = res.result_int();
-    attempt.detail = res.body().substr(0, 300);
-    beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  } catch (const std::exception& e) {
-    attempt.detail = e.what();
-  }
+  boost::asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::tcp_stream stream(io);
+  http::request<http::string_body> req{verb, target, 11};
+  req.set(http::field::host, endpoint.host);
+  req.set(http::field::content_type, "application/json");
+  req.set(http::field::authorization, "Basic " + base64(endpoint.username + ":" + endpoint.password));
+  req.body() = body;
+  req.prepare_payload();
+  beast::flat_buffer buffer;
+  http::response<http::string_body> res;
+  auto fail = [&](const char* step, beast::error_code ec) {
+    attempt.detail =
+        std::string(step) + ": " + (ec == beast::error::timeout ? "no answer within declare_timeout" : ec.message());
+  };
+  resolver.async_resolve(endpoint.host, std::to_string(endpoint.port),
+                         [&](beast::error_code resolve_error, tcp::resolver::results_type results) {
+                           if (resolve_error) return fail("resolve", resolve_error);
+                           stream.expires_after(timeout);
+                           stream.async_connect(results, [&](beast::error_code connect_error, const tcp::endpoint&) {
+                             if (connect_error) return fail("connect", connect_error);
+                             http::async_write(stream, req, [&](beast::error_code write_error, std::size_t) {
+                               if (write_error) return fail("write", write_error);
+                               http::async_read(stream, buffer, res, [&](beast::error_code read_error, std::size_t) {
+                                 if (read_error) return fail("read", read_error);
+                                 attempt.reached = true;
+                                 attempt.status = res.result_int();
+                                 attempt.detail = res.body().substr(0, 300);
+                                 beast::error_code ignored;
+                                 stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+                               });
+                             });
+                           });
+                         });
+  // The resolver is not covered by the stream's timer: bound the whole exchange as well.
+  io.run_for(timeout + std::chrono::milliseconds(100));
+  if (!io.stopped() && !attempt.reached && attempt.detail.empty()) attempt.detail = "no answer within declare_timeout";
   return attempt;
 }
 
@@ -148,6 +163,12 @@ void ManagementClient::request(const char* method, const std::string& target, co
     if (attempt.reached && attempt.status == 401)
       throw TransportError(Errc::unauthorized, "management API at " + where + " refused the credentials of user '" +
                                                    endpoint.username + "' while declaring " + what);
+    // RabbitMQ answers an inequivalent declaration with 400 and PRECONDITION_FAILED.
+    if (attempt.reached && (attempt.detail.find("PRECONDITION_FAILED") != std::string::npos ||
+                            attempt.detail.find("inequivalent") != std::string::npos))
+      throw TransportError(Errc::precondition_failed, "management API at " + where + " refused to declare " + what +
+                                                          ": it exists with other flags or arguments: HTTP " +
+                                                          std::to_string(attempt.status) + " " + attempt.detail);
     if (attempt.reached)
       throw TransportError(Errc::transport_error, "management API at " + where + " refused to declare " + what +
                                                       ": HTTP " + std::to_string(attempt.status) + " " +

@@ -4,10 +4,11 @@
 
 #include <spdlog/logger.h>
 
-namespace herald::detail {
-namespace {
+#include <functional>
 
-std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
+namespace herald::detail {
+
+std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options) {
   std::vector<ManagementEndpoint> endpoints;
   // The management port is relative to the first host's AMQP port; every host uses the
   // same offset (docs/amqp.md).
@@ -22,8 +23,6 @@ std::vector<ManagementEndpoint> endpoints_of(const AmqpOptions& options) {
   return endpoints;
 }
 
-}  // namespace
-
 Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger,
                    std::unique_ptr<TopologySink> sink)
     : enabled_(options.topology == TopologyMode::management),
@@ -32,8 +31,8 @@ Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> l
       dead_letter_queue_(options.dead_letter_queue),
       logger_(std::move(logger)),
       sink_(sink ? std::move(sink)
-                 : std::make_unique<ManagementClient>(endpoints_of(options), options.virtual_host,
-                                                      std::chrono::milliseconds(5000))) {}
+                 : std::make_unique<ManagementClient>(management_endpoints(options), options.virtual_host,
+                                                      options.declare_timeout)) {}
 
 void Topology::declare_dead_letter_locked() {
   if (dead_letter_exchange_.empty() || dead_letter_declared_) return;
@@ -44,7 +43,15 @@ void Topology::declare_dead_letter_locked() {
   dead_letter_declared_ = true;
 }
 
-void Topology::declare_binding_locked(const QueueBinding& binding) {
+void Topology::declare_binding_locked(const QueueBinding& binding, bool force) {
+  if (force) {
+    dead_letter_declared_ = false;
+    exchanges_.erase(binding.exchange);
+    queues_.erase(binding.queue);
+    bindings_.erase(std::make_tuple(binding.exchange, binding.queue, binding.routing_key));
+  }
+  // No exchange and no routing key: consume an existing queue (e.g. `herald dlq replay`).
+  if (binding.exchange.empty() && binding.routing_key.empty()) return;
   declare_dead_letter_locked();
   // Consuming the dead-letter queue itself: it is already declared, with its own flags.
   if (!dead_letter_exchange_.empty() && binding.queue == dead_letter_queue_) return;
@@ -65,47 +72,39 @@ void Topology::declare_binding_locked(const QueueBinding& binding) {
   }
 }
 
-bool Topology::declare_for_send(const std::string& exchange, const std::string& routing_key) {
-  if (!enabled_) return true;
-  std::lock_guard lock(mutex_);
-  if (bindings_.contains(std::make_tuple(exchange, routing_key, routing_key))) return true;
+namespace {
+
+DeclareResult result_of(const std::function<void()>& declare) {
   try {
-    declare_binding_locked({routing_key, exchange, routing_key});
-    return true;
+    declare();
+    return {};
   } catch (const Error& e) {
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_failure_log_ > std::chrono::seconds(5)) {
-      last_failure_log_ = now;
-      logger_->warn("amqp: topology for exchange '{}' routing key '{}' not declared: {}", exchange, routing_key,
-                    e.what());
-    }
-    return false;
+    Errc code = Errc::transport_error;
+    if (e.code().category() == error_category()) code = static_cast<Errc>(e.code().value());
+    return {code, e.what()};
   }
+}
+
+}  // namespace
+
+DeclareResult Topology::declare_address(const std::string& exchange, const std::string& routing_key) {
+  if (!enabled_) return {};
+  std::lock_guard lock(mutex_);
+  return result_of([&] { declare_binding_locked({routing_key, exchange, routing_key}, true); });
+}
+
+DeclareResult Topology::redeclare_for_listen(const std::vector<QueueBinding>& bindings) {
+  if (!enabled_) return {};
+  std::lock_guard lock(mutex_);
+  return result_of([&] {
+    for (const QueueBinding& binding : bindings) declare_binding_locked(binding, true);
+  });
 }
 
 void Topology::declare_for_listen(const std::vector<QueueBinding>& bindings) {
   if (!enabled_) return;
   std::lock_guard lock(mutex_);
-  for (const QueueBinding& binding : bindings) declare_binding_locked(binding);
-}
-
-bool Topology::redeclare_all() {
-  if (!enabled_) return true;
-  std::lock_guard lock(mutex_);
-  auto bindings = bindings_;
-  exchanges_.clear();
-  queues_.clear();
-  bindings_.clear();
-  dead_letter_declared_ = false;
-  try {
-    for (const auto& [exchange, queue, routing_key] : bindings) declare_binding_locked({queue, exchange, routing_key});
-    return true;
-  } catch (const Error& e) {
-    // Keep the full list so a later attempt declares everything again.
-    for (const auto& b : bindings) bindings_.insert(b);
-    logger_->warn("amqp: redeclaring the topology after a reconnect failed: {}", e.what());
-    return false;
-  }
+  for (const QueueBinding& binding : bindings) declare_binding_locked(binding, false);
 }
 
 }  // namespace herald::detail

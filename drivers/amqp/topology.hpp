@@ -1,8 +1,9 @@
 #pragma once
 // Declares what oslo's rabbit driver declares (topic exchange, `<topic>.<priority>` queues,
-// bindings) through the management HTTP API, once per process per object.
+// bindings) through the management HTTP API.
 
 #include "drivers/amqp/amqp_options.hpp"
+#include "drivers/amqp/link_machine.hpp"
 #include "drivers/amqp/management_client.hpp"
 #include "drivers/driver.hpp"
 
@@ -16,6 +17,10 @@
 
 namespace herald::detail {
 
+/// The management API endpoint of every host of the failover list (management_port is
+/// relative to the first host's AMQP port). Also used by `herald dlq`.
+std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options);
+
 /// **Thread safety:** thread-safe; declarations are serialised by one mutex (they are rare).
 class Topology {
  public:
@@ -26,19 +31,19 @@ class Topology {
   bool enabled() const noexcept { return enabled_; }
 
   /// What oslo's notifier declares on send: the exchange, the queue named like the routing
-  /// key, and their binding. Returns false (and logs, at most every few seconds) on failure;
-  /// the send goes ahead anyway, since operators may have declared things themselves.
-  bool declare_for_send(const std::string& exchange, const std::string& routing_key);
+  /// key, and their binding. Always asks the broker (declarations are idempotent), so it also
+  /// serves as the periodic check that repairs a deleted queue. Blocking, with the enforced
+  /// `declare_timeout`: call it off the caller's thread (AmqpConnection's declarer does).
+  DeclareResult declare_address(const std::string& exchange, const std::string& routing_key);
 
   /// Every queue and binding of a listener. @throws TransportError on failure.
   void declare_for_listen(const std::vector<QueueBinding>& bindings);
 
-  /// Declares again everything declared so far (a restarted broker forgets non-durable
-  /// objects). Returns false on failure (logged).
-  bool redeclare_all();
+  /// declare_for_listen() again, as a result (a consumer's queue disappeared).
+  DeclareResult redeclare_for_listen(const std::vector<QueueBinding>& bindings);
 
  private:
-  void declare_binding_locked(const QueueBinding& binding);
+  void declare_binding_locked(const QueueBinding& binding, bool force);
   void declare_dead_letter_locked();
 
   bool enabled_;
@@ -53,7 +58,6 @@ class Topology {
   std::set<std::string> queues_;
   std::set<std::tuple<std::string, std::string, std::string>> bindings_;
   bool dead_letter_declared_ = false;
-  std::chrono::steady_clock::time_point last_failure_log_{};
 };
 
 }  // namespace herald::detail

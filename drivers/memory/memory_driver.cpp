@@ -1,6 +1,7 @@
 #include "drivers/memory/memory_driver.hpp"
 
 #include "core/logging.hpp"
+#include "drivers/dead_letter_backend.hpp"
 #include "drivers/driver_factories.hpp"
 
 #include <charconv>
@@ -55,16 +56,48 @@ MemoryOptions parse_options(const TransportUrl& url, const TransportOptions& tra
   return options;
 }
 
+struct Queue;
+struct Route;
+
+enum class DeadLetterReason : std::uint8_t { none, rejected, maxlen };
+
 struct Entry {
   std::string body;
+  // Publication order within the broker: a requeued message goes back to its old position,
+  // as on RabbitMQ's classic queues, so releasing several messages keeps their order.
+  std::uint64_t seq = 0;
   bool redelivered = false;
+  DeadLetterReason reason = DeadLetterReason::none;
+  const Route* route = nullptr;               // where it was published (outlives every entry)
+  const Queue* dead_lettered_from = nullptr;  // set on dead-letter queue entries
 };
 
 struct Queue {
   explicit Queue(std::string queue_name) : name(std::move(queue_name)) {}
   std::string name;
-  std::deque<Entry> ready;
+  std::deque<Entry> ready;  // sorted by seq
 };
+
+// The queues bound to one (exchange, routing key); found with one lookup per level and no
+// allocation once it exists. Routes live as long as the broker.
+struct Route {
+  std::string exchange;
+  std::string routing_key;
+  std::vector<Queue*> queues;
+  bool declared_on_send = false;
+};
+
+std::string_view to_string(DeadLetterReason reason) {
+  switch (reason) {
+    case DeadLetterReason::rejected:
+      return "rejected";
+    case DeadLetterReason::maxlen:
+      return "maxlen";
+    case DeadLetterReason::none:
+      break;
+  }
+  return {};
+}
 
 // The broker state; shared with listeners and in-flight messages, which may outlive the driver.
 class Broker : public std::enable_shared_from_this<Broker> {
@@ -78,7 +111,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
     std::unique_lock lock(mutex_);
     Route& route = route_locked(message.exchange, message.routing_key);
     if (options_.declare_on_send && !route.declared_on_send) {
-      bind_locked(route, declare_locked(message.routing_key));
+      bind_locked(route, declare_locked(message.routing_key), false);
       route.declared_on_send = true;
     }
     ++stats_.published;
@@ -111,10 +144,14 @@ class Broker : public std::enable_shared_from_this<Broker> {
       if (options_.max_depth != 0 && queue.ready.size() >= options_.max_depth) {  // drop_head
         Entry oldest = std::move(queue.ready.front());
         queue.ready.pop_front();
-        dead_letter_locked(std::move(oldest.body));
+        dead_letter_locked(std::move(oldest), queue, DeadLetterReason::maxlen);
       }
       // The last target takes the body by move; fan-out copies.
-      queue.ready.push_back(Entry{i + 1 == targets.size() ? std::move(message.body) : message.body, false});
+      Entry entry;
+      entry.body = i + 1 == targets.size() ? std::move(message.body) : message.body;
+      entry.seq = next_seq_++;
+      entry.route = &route;
+      queue.ready.push_back(std::move(entry));
     }
     wake_listeners_locked();
     return {};
@@ -124,7 +161,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
     std::lock_guard lock(mutex_);
     for (const QueueBinding& binding : bindings) {
       Queue& queue = declare_locked(binding.queue);
-      if (!binding.routing_key.empty()) bind_locked(route_locked(binding.exchange, binding.routing_key), queue);
+      if (!binding.routing_key.empty()) bind_locked(route_locked(binding.exchange, binding.routing_key), queue, true);
       if (std::find(queues.begin(), queues.end(), &queue) == queues.end()) queues.push_back(&queue);
     }
   }
@@ -164,22 +201,69 @@ class Broker : public std::enable_shared_from_this<Broker> {
     if (taken && waiting_senders_) space_cv_.notify_all();
   }
 
-  void settle(Queue& queue, std::string body, Outcome outcome) {
+  void settle(Queue& queue, Entry entry, Outcome outcome) {
     if (outcome == Outcome::ack) return;
     std::lock_guard lock(mutex_);
     if (outcome == Outcome::requeue) {
-      // Back at the head, marked redelivered (RabbitMQ puts it back near its old position).
+      // Back at its old position (before everything published after it), marked redelivered.
       // A requeue never fails for lack of room: that would lose the message.
-      queue.ready.push_front(Entry{std::move(body), true});
+      entry.redelivered = true;
+      auto position = std::upper_bound(queue.ready.begin(), queue.ready.end(), entry.seq,
+                                       [](std::uint64_t seq, const Entry& other) { return seq < other.seq; });
+      queue.ready.insert(position, std::move(entry));
       wake_listeners_locked();
     } else if (&queue == dead_letter_) {
       // Rejected from the dead-letter queue itself: re-queueing it there would loop forever.
       ++stats_.dead_letter_dropped;
       logger_->error("memory transport: a message rejected from dead-letter queue '{}' was dropped", queue.name);
     } else {
-      dead_letter_locked(std::move(body));
+      dead_letter_locked(std::move(entry), queue, DeadLetterReason::rejected);
     }
   }
+
+  /// Copies of the first `max` (0 = all) messages of `queue_name`, in order; nothing moves.
+  std::vector<DeadLetter> browse(const std::string& queue_name, std::size_t max) {
+    std::lock_guard lock(mutex_);
+    std::vector<DeadLetter> out;
+    auto it = queues_.find(queue_name);
+    if (it == queues_.end()) return out;
+    const std::deque<Entry>& ready = it->second->ready;
+    std::size_t count = max == 0 ? ready.size() : std::min(max, ready.size());
+    out.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      const Entry& entry = ready[i];
+      DeadLetter& letter = out.emplace_back();
+      letter.position = i;
+      letter.body = entry.body;
+      letter.reason = std::string(to_string(entry.reason));
+      if (entry.dead_lettered_from) letter.queue = entry.dead_lettered_from->name;
+      if (entry.route) {
+        letter.exchange = entry.route->exchange;
+        letter.routing_key = entry.route->routing_key;
+      }
+    }
+    return out;
+  }
+
+  /// Ready messages of `queue_name` (0 when it does not exist).
+  std::size_t depth(const std::string& queue_name) {
+    std::lock_guard lock(mutex_);
+    auto it = queues_.find(queue_name);
+    return it == queues_.end() ? 0 : it->second->ready.size();
+  }
+
+  /// Removes every ready message of `queue_name`; returns how many.
+  std::size_t purge(const std::string& queue_name) {
+    std::lock_guard lock(mutex_);
+    auto it = queues_.find(queue_name);
+    if (it == queues_.end()) return 0;
+    std::size_t count = it->second->ready.size();
+    it->second->ready.clear();
+    if (count && waiting_senders_) space_cv_.notify_all();
+    return count;
+  }
+
+  const std::string& dead_letter_queue() const noexcept { return options_.dead_letter_queue; }
 
   void wake_all() {
     std::lock_guard lock(mutex_);
@@ -194,12 +278,6 @@ class Broker : public std::enable_shared_from_this<Broker> {
   }
 
  private:
-  // The queues bound to one (exchange, routing key); found with one lookup per level and no
-  // allocation once it exists.
-  struct Route {
-    std::vector<Queue*> queues;
-    bool declared_on_send = false;
-  };
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
@@ -211,7 +289,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
     if (exchange_it == routes_.end()) exchange_it = routes_.emplace(exchange, RouteTable{}).first;
     RouteTable& table = exchange_it->second;
     auto route_it = table.find(std::string_view(routing_key));
-    if (route_it == table.end()) route_it = table.emplace(routing_key, Route{}).first;
+    if (route_it == table.end()) route_it = table.emplace(routing_key, Route{exchange, routing_key, {}, false}).first;
     return route_it->second;
   }
 
@@ -221,12 +299,22 @@ class Broker : public std::enable_shared_from_this<Broker> {
     return *it->second;
   }
 
-  static void bind_locked(Route& route, Queue& queue) {
+  // The dead-letter queue is never bound to a live routing key (e.g. a pool or a topic named
+  // like it): it would mix live traffic into it. Consuming it stays possible.
+  void bind_locked(Route& route, Queue& queue, bool warn) {
+    if (&queue == dead_letter_) {
+      if (warn)
+        logger_->warn(
+            "memory transport: not binding dead-letter queue '{}' to routing key '{}'; it is consumed "
+            "without a binding",
+            queue.name, route.routing_key);
+      return;
+    }
     if (std::find(route.queues.begin(), route.queues.end(), &queue) == route.queues.end())
       route.queues.push_back(&queue);
   }
 
-  void dead_letter_locked(std::string body) {
+  void dead_letter_locked(Entry entry, const Queue& from, DeadLetterReason reason) {
     ++stats_.dead_lettered;
     if (options_.max_depth != 0 && dead_letter_->ready.size() >= options_.max_depth) {
       dead_letter_->ready.pop_front();
@@ -234,7 +322,11 @@ class Broker : public std::enable_shared_from_this<Broker> {
       logger_->error("memory transport: dead-letter queue '{}' full ({} messages); dropped its oldest message",
                      dead_letter_->name, options_.max_depth);
     }
-    dead_letter_->ready.push_back(Entry{std::move(body), false});
+    entry.seq = next_seq_++;
+    entry.redelivered = false;
+    entry.reason = reason;
+    entry.dead_lettered_from = &from;
+    dead_letter_->ready.push_back(std::move(entry));
     wake_listeners_locked();
   }
 
@@ -253,6 +345,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
   std::unordered_map<std::string, std::unique_ptr<Queue>> queues_;
   std::unordered_map<std::string, RouteTable, StringHash, std::equal_to<>> routes_;
   Queue* dead_letter_ = nullptr;
+  std::uint64_t next_seq_ = 0;
   MemoryBrokerStats stats_;
 };
 
@@ -265,13 +358,16 @@ class MemoryIncoming final : public IncomingMessage {
       : IncomingMessage(std::move(entry.body), entry.redelivered, queue.name),
         broker_(std::move(broker)),
         outstanding_(std::move(outstanding)),
-        queue_(&queue) {}
+        queue_(&queue),
+        entry_(std::move(entry)) {}
   ~MemoryIncoming() override { settle_if_unsettled(); }
 
  protected:
   void do_settle(Outcome outcome) override {
     // Queues live as long as the broker, which this message keeps alive.
-    broker_->settle(*queue_, outcome == Outcome::ack ? std::string() : body(), outcome);
+    // The body moved into the base class; the rest of the entry (position, origin) is kept.
+    if (outcome != Outcome::ack) entry_.body = body();
+    broker_->settle(*queue_, std::move(entry_), outcome);
     outstanding_->fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -279,6 +375,7 @@ class MemoryIncoming final : public IncomingMessage {
   std::shared_ptr<Broker> broker_;
   std::shared_ptr<std::atomic<std::size_t>> outstanding_;
   Queue* queue_;
+  Entry entry_;  // without its body
 };
 
 class MemoryListener final : public Listener {
@@ -336,11 +433,35 @@ class MemoryDriver final : public Driver {
     return std::make_unique<MemoryListener>(broker_, spec);
   }
 
+  const std::shared_ptr<Broker>& broker() const noexcept { return broker_; }
+
  private:
   std::shared_ptr<Broker> broker_;
 };
 
+// Reads straight from the broker's queue under its lock: nothing is taken, so nothing moves.
+class MemoryDeadLetters final : public DeadLetterBackend {
+ public:
+  MemoryDeadLetters(std::shared_ptr<Broker> broker, std::string queue)
+      : broker_(std::move(broker)), queue_(std::move(queue)) {}
+  std::vector<DeadLetter> browse(std::size_t max) override { return broker_->browse(queue_, max); }
+  std::size_t depth() override { return broker_->depth(queue_); }
+  std::size_t purge() override { return broker_->purge(queue_); }
+
+ private:
+  std::shared_ptr<Broker> broker_;
+  std::string queue_;
+};
+
 }  // namespace
+
+std::unique_ptr<DeadLetterBackend> make_memory_dead_letters(Transport& transport, const std::string& queue,
+                                                            std::string& resolved) {
+  auto* driver = dynamic_cast<MemoryDriver*>(&transport.driver());
+  if (!driver) return nullptr;
+  resolved = queue.empty() ? driver->broker()->dead_letter_queue() : queue;
+  return std::make_unique<MemoryDeadLetters>(driver->broker(), resolved);
+}
 
 std::unique_ptr<Driver> make_memory_driver(const TransportUrl& url, const TransportOptions& options) {
   if (!url.hosts().empty()) throw ConfigError("transport_url: memory:// takes no host");

@@ -20,7 +20,10 @@ struct TransportHost {
 /// A parsed transport URL:
 /// `scheme://[user[:pass]@]host[:port][,[user[:pass]@]host[:port]...]/[vhost][?key=value&...]`.
 ///
-/// Schemes: `memory`, `amqp`, `amqps`. Several comma-separated hosts form a failover list.
+/// Schemes: `memory`, `amqp`, `amqps`, and `rabbit` (oslo's name: RabbitMQ, which Herald
+/// reaches over AMQP 1.0, so scheme() is then `amqp`; a bare `rabbit://` is
+/// `guest:guest@localhost:5672`, and hosts without credentials get `guest:guest`, as in oslo).
+/// Several comma-separated hosts form a failover list.
 /// User, password and vhost are percent-decoded. `/` or no path gives an empty vhost (the
 /// driver's default, "/" on RabbitMQ); `//` and `/%2F` give "/". Repeated query keys keep the
 /// last value. Passwords never appear in `to_string()`.
@@ -40,7 +43,8 @@ class TransportUrl {
   /// The value of query option `key`, or `fallback` when absent.
   std::string option(std::string_view key, std::string_view fallback = {}) const;
 
-  /// The URL with every password replaced by `****`; safe to log.
+  /// The URL with every password, and the value of every query option whose name contains
+  /// `password`, `passphrase`, `secret` or `token`, replaced by `****`; safe to log.
   std::string to_string() const;
 
  private:

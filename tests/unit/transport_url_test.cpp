@@ -107,9 +107,9 @@ TEST(TransportUrl, MemoryScheme) {
 }
 
 TEST(TransportUrl, Rejections) {
-  for (const char* url : {"rabbit://h/", "kafka://h/", "AMQP://h/", "amqp:/h", "h:5672", "", "amqp://", "amqp:///vh",
-                          "amqp://h:0/", "amqp://h:65536/", "amqp://h:-1/", "amqp://h:56x/", "amqp://:5672/",
-                          "amqp://h1,,h2/", "amqp://h/%zz", "amqp://h/%2"}) {
+  for (const char* url :
+       {"kafka://h/", "AMQP://h/", "amqp:/h", "h:5672", "", "amqp://", "amqp:///vh", "amqp://h:0/", "amqp://h:65536/",
+        "amqp://h:-1/", "amqp://h:56x/", "amqp://:5672/", "amqp://h1,,h2/", "amqp://h/%zz", "amqp://h/%2"}) {
     SCOPED_TRACE(url);
     EXPECT_EQ(parse_error(url), Errc::invalid_url);
   }
@@ -119,8 +119,8 @@ TEST(TransportUrl, ErrorsNameTheProblem) {
   std::string what;
   EXPECT_EQ(parse_error("amqp://h:99999/", &what), Errc::invalid_url);
   EXPECT_NE(what.find("bad port"), std::string::npos) << what;
-  EXPECT_EQ(parse_error("rabbit://h/", &what), Errc::invalid_url);
-  EXPECT_NE(what.find("unknown scheme 'rabbit'"), std::string::npos) << what;
+  EXPECT_EQ(parse_error("kafka://h/", &what), Errc::invalid_url);
+  EXPECT_NE(what.find("unknown scheme 'kafka'"), std::string::npos) << what;
 }
 
 TEST(TransportUrl, PasswordMaskedInToString) {
@@ -130,10 +130,33 @@ TEST(TransportUrl, PasswordMaskedInToString) {
   EXPECT_EQ(text.find("hunter2"), std::string::npos);
 }
 
+TEST(TransportUrl, RabbitSchemeIsAmqpToRabbitMQ) {
+  const TransportUrl url = TransportUrl::parse("rabbit://nova:pw@ctl1:5672,ctl2/vh");
+  EXPECT_EQ(url.scheme(), "amqp");
+  ASSERT_EQ(url.hosts().size(), 2u);
+  EXPECT_EQ(url.hosts()[0].username, "nova");
+  EXPECT_EQ(url.hosts()[1].username, "guest");  // oslo: no credentials means guest:guest
+  EXPECT_EQ(url.hosts()[1].password, "guest");
+  EXPECT_EQ(url.virtual_host(), "vh");
+}
+
+TEST(TransportUrl, BareRabbitIsGuestOnLocalhost) {
+  const TransportUrl url = TransportUrl::parse("rabbit://");
+  ASSERT_EQ(url.hosts().size(), 1u);
+  EXPECT_EQ(url.hosts()[0].hostname, "localhost");
+  EXPECT_EQ(url.hosts()[0].port, 5672);
+  EXPECT_EQ(url.hosts()[0].username, "guest");
+}
+
+TEST(TransportUrl, SecretQueryOptionsMaskedInToString) {
+  const TransportUrl url = TransportUrl::parse("amqps://u:p@h/?ssl_key_password=pw1&in_flight_window=5");
+  EXPECT_EQ(url.to_string(), "amqps://u:****@h/?in_flight_window=5&ssl_key_password=****");
+}
+
 TEST(TransportUrl, PasswordMaskedInErrors) {
   for (const char* url :
        {"amqp://user:hunter2@h1:bad/", "amqp://user:hunter2@h1,u2:hunter2@h2:0/", "amqp://user:hunter2@h1/%zz",
-        "amqp://user:hunter2@[::1/", "amqp://user:hunt%zzer2@h/", "rabbit://user:hunter2@h/"}) {
+        "amqp://user:hunter2@[::1/", "amqp://user:hunt%zzer2@h/", "rabbit://user:hunter2@h:bad/"}) {
     std::string what;
     EXPECT_EQ(parse_error(url, &what), Errc::invalid_url) << url;
     EXPECT_EQ(what.find("hunter2"), std::string::npos) << what;
