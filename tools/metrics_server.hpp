@@ -1,7 +1,7 @@
 #pragma once
 // A small HTTP server for the CLI's long-running commands: /metrics (Prometheus text),
 // /healthz (the process is alive) and /readyz (200 when the readiness check passes, else 503
-// with the reason). One thread, Boost.Beast, Connection: close. Reusable by `herald route`.
+// with the reason). One thread, Boost.Beast, Connection: close.
 
 #include <herald/metrics.hpp>
 #include <herald/transport.hpp>
