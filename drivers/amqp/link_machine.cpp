@@ -247,11 +247,6 @@ LinkId LinkMachine::consumer_link(ConsumerId consumer) const {
   return it == consumers_.end() ? 0 : it->second.link;
 }
 
-LinkId LinkMachine::sender_link(const std::string& address) const {
-  auto it = addresses_.find(address);
-  return it == addresses_.end() ? 0 : it->second.link;
-}
-
 // ---- links of both kinds ---------------------------------------------------------------------
 
 void LinkMachine::on_link_closed(TimePoint now, LinkId link, const BrokerError& error) {

@@ -228,7 +228,6 @@ class LinkMachine {
   bool connected() const noexcept { return connected_; }
   /// The consumer's current link (0 when none).
   LinkId consumer_link(ConsumerId consumer) const;
-  LinkId sender_link(const std::string& address) const;
   /// The consumer a live receiver link belongs to (0 when none).
   ConsumerId link_consumer(LinkId link) const;
 

@@ -6,7 +6,7 @@
 
 namespace herald::detail {
 
-void LinkMachine::add_consumer(TimePoint now, ConsumerId id, std::string queue, std::uint32_t credit_window) {
+void LinkMachine::add_consumer(TimePoint, ConsumerId id, std::string queue, std::uint32_t credit_window) {
   Consumer& consumer = consumers_[id];
   consumer.queue = std::move(queue);
   consumer.window = std::max<std::uint32_t>(1, credit_window);
@@ -17,7 +17,6 @@ void LinkMachine::add_consumer(TimePoint now, ConsumerId id, std::string queue, 
   if (connected_) attach_receiver(id, consumer);
   // The credentials were refused: say so now rather than after connect_timeout.
   if (auth_failed_) emit(action::ConsumerFailed{id, Errc::unauthorized, connection_problem_});
-  (void)now;
 }
 
 void LinkMachine::attach_receiver(ConsumerId id, Consumer& consumer) {

@@ -3,8 +3,8 @@
 /// Umbrella header: the whole public API.
 
 #include <herald/codec.hpp>
-#include <herald/dead_letters.hpp>
 #include <herald/config.hpp>
+#include <herald/dead_letters.hpp>
 #include <herald/dispatcher.hpp>
 #include <herald/endpoint.hpp>
 #include <herald/error.hpp>

@@ -212,11 +212,12 @@ TransportOptions logging_to(const CapturedLog& log) {
 StreamRig::StreamRig(std::size_t count, const std::string& query, std::chrono::milliseconds send_timeout)
     : exchange(objects.exchange(unique_name("x"))),
       key(objects.queue(unique_name("t") + ".info")),
-      producer(Transport::open(broker_url(query), [&] {
-        TransportOptions options = logging_to(log);
-        options.send_timeout = send_timeout;
-        return options;
-      }())),
+      producer(Transport::open(broker_url(query),
+                               [&] {
+                                 TransportOptions options = logging_to(log);
+                                 options.send_timeout = send_timeout;
+                                 return options;
+                               }())),
       consumer_transport(Transport::open(broker_url(query), logging_to(listener_log))),
       listener(consumer_transport->driver().listen({{{key, exchange, key}}, 1000})),
       ledger(count),
