@@ -13,6 +13,9 @@
 #include <proton/ssl.hpp>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
+#include <proton/codec/map.hpp>
+#include <proton/delivery.h>
+#include <proton/disposition.h>
 
 #include <charconv>
 #include <cstring>
@@ -23,6 +26,8 @@ namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 constexpr std::string_view kLinkPrefix = "herald-";
+constexpr std::string_view kManagementPrefix = "herald.management.";
+constexpr const char* kManagementNode = "/management";
 
 proton::duration to_duration(std::chrono::milliseconds ms) {
   return proton::duration(static_cast<proton::duration::numeric_type>(ms.count()));
@@ -58,14 +63,44 @@ BrokerError broker_error(const proton::error_condition& condition) {
   return {condition.name(), condition.description()};
 }
 
+// Proton C++ 0.37 settles `modified` without delivery-failed, which RabbitMQ 4 would not count
+// as a failed delivery; set the flag through the C API. (Taking the C handle through a
+// pointer to the protected member is the one access path the C++ binding leaves.)
+struct RawDelivery : proton::delivery {
+  using Base = proton::internal::object<pn_delivery_t>;
+  static pn_delivery_t* of(const proton::delivery& d) {
+    pn_delivery_t* (Base::*getter)() const = &RawDelivery::pn_object;
+    const Base& base = d;
+    return (base.*getter)();
+  }
+};
+
+void settle_modified_failed(proton::delivery& delivery) {
+  pn_delivery_t* raw = RawDelivery::of(delivery);
+  pn_disposition_set_failed(pn_delivery_local(raw), true);
+  pn_delivery_update(raw, PN_MODIFIED);
+  pn_delivery_settle(raw);
+}
+
+std::string property_text(const std::map<proton::symbol, proton::value>& properties, const char* key) {
+  auto it = properties.find(proton::symbol(key));
+  if (it == properties.end()) return {};
+  try {
+    return proton::get<std::string>(it->second);
+  } catch (const std::exception&) {
+    return {};
+  }
+}
+
 }  // namespace
 
 AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger,
-                               std::shared_ptr<Topology> topology,
+                               std::shared_ptr<Topology> topology, std::shared_ptr<ManagementChannel> management,
                                std::function<void(const TransportStatus&)> on_status_change)
     : options_(std::move(options)),
       logger_(std::move(logger)),
       topology_(std::move(topology)),
+      management_(management ? std::move(management) : std::make_shared<ManagementChannel>()),
       on_status_change_(std::move(on_status_change)),
       window_(options_.in_flight_window, options_.max_buffer_bytes),
       machine_(machine_options(options_)) {
@@ -76,6 +111,7 @@ AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logg
   message_.content_type("application/json");
   message_.content_encoding("utf-8");
   message_.durable(options_.durable_messages);
+  management_->set_wake([this] { return post([this] { pump_management(); }); });
   std::promise<void> started;
   auto started_future = started.get_future();
   io_thread_ = std::thread([this, &started] {
@@ -96,6 +132,9 @@ AmqpConnection::AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logg
     deliveries_.clear();
     for (auto& [id, entry] : consumers_) entry.core->set_detached();
     consumers_.clear();
+    management_sender_ = proton::sender();
+    management_receiver_ = proton::receiver();
+    management_->close();
     connection_ = proton::connection();
   });
   started_future.wait();
@@ -128,6 +167,11 @@ void AmqpConnection::flush_io() {
 TransportStatus AmqpConnection::status() const {
   std::lock_guard lock(status_mutex_);
   return status_;
+}
+
+std::string AmqpConnection::broker() const {
+  std::lock_guard lock(status_mutex_);
+  return broker_;
 }
 
 // ---- caller threads ------------------------------------------------------------------------
@@ -270,7 +314,7 @@ void AmqpConnection::run(action::AttachSender& a) {
                                  ? proton::delivery_mode::AT_LEAST_ONCE
                                  : proton::delivery_mode::AT_MOST_ONCE);
   link_options.auto_settle(true);
-  senders_[a.link] = session.open_sender(a.address, link_options);
+  senders_[a.link] = session.open_sender(target_address(a.address), link_options);
 }
 
 void AmqpConnection::run(action::AttachReceiver& a) {
@@ -281,7 +325,7 @@ void AmqpConnection::run(action::AttachReceiver& a) {
   link_options.auto_accept(false);
   link_options.credit_window(0);  // the machine grants credit
   link_options.delivery_mode(proton::delivery_mode::AT_LEAST_ONCE);
-  receivers_[a.link] = session.open_receiver("/amq/queue/" + a.queue, link_options);
+  receivers_[a.link] = session.open_receiver(target_address("/amq/queue/" + a.queue), link_options);
 }
 
 void AmqpConnection::run(action::Detach& a) {
@@ -351,7 +395,12 @@ void AmqpConnection::run(action::Settle& a) {
       it->second.delivery.accept();
       break;
     case Outcome::requeue:
-      it->second.delivery.release();  // never modify(): it crashes RabbitMQ 3.10 sessions
+      // RabbitMQ 4 counts a modified(delivery-failed) outcome against x-delivery-limit;
+      // RabbitMQ 3.10 crashes the session on modified, so there it is released.
+      if (v2_)
+        settle_modified_failed(it->second.delivery);
+      else
+        it->second.delivery.release();
       break;
     case Outcome::reject:
       it->second.delivery.reject();
@@ -492,9 +541,25 @@ void AmqpConnection::begin_shutdown() {
 void AmqpConnection::on_connection_open(proton::connection& connection) {
   connection_ = connection;
   connected_ = true;
-  logger_->info("amqp: connected to {}{}", options_.hosts[current_host_].address(),
+  std::map<proton::symbol, proton::value> properties;
+  try {
+    properties = connection.properties();
+  } catch (const std::exception&) {
+  }
+  const std::string product = property_text(properties, "product");
+  const std::string version = property_text(properties, "version");
+  v2_ = options_.address_format == AddressFormat::v2 ||
+        (options_.address_format == AddressFormat::automatic && is_rabbitmq_v2(product, version));
+  {
+    std::lock_guard lock(status_mutex_);
+    broker_ = product.empty() ? std::string("unknown broker") : product + " " + version;
+  }
+  logger_->info("amqp: connected to {} ({}, {} addresses){}", options_.hosts[current_host_].address(),
+                product.empty() ? "unknown broker" : product + " " + version, v2_ ? "v2" : "v1",
                 ever_connected_ ? " (reconnected)" : "");
   ever_connected_ = true;
+  management_->set_broker(v2_);
+  if (v2_ && options_.topology == TopologyMode::management) open_management();
   machine_.on_connected(std::chrono::steady_clock::now());
   execute();
 }
@@ -518,6 +583,7 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   senders_.clear();
   receivers_.clear();
   deliveries_.clear();
+  management_lost("connection lost");
   connection_ = proton::connection();
   if (stopping_) {
     machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", false);
@@ -533,10 +599,61 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
     reason = "authentication failed for user '" + user + "': " + reason;
   }
   if (was_connected) logger_->warn("amqp: connection lost: {}", reason);
+  management_->set_failure(auth_failed_, reason);
   // No close frame from the broker: a reset (kill -9, network, a 3.x session crash on a nack).
   const bool aborted = was_connected && !broker_closed_;
   machine_.on_disconnected(std::chrono::steady_clock::now(), reason, auth_failed_, aborted);
   execute();
+}
+
+// ---- I/O thread: the AMQP management link pair (RabbitMQ 4) ---------------------------------
+
+std::string AmqpConnection::target_address(const std::string& v1_address) const {
+  return v2_ ? v2_address(v1_address) : v1_address;
+}
+
+bool AmqpConnection::is_management(const proton::link& link) {
+  return link.name().starts_with(kManagementPrefix);
+}
+
+// Both halves share one name and carry properties {paired: true}, as RabbitMQ's management
+// node requires; requests go pre-settled, responses come back on the receiver.
+void AmqpConnection::open_management() {
+  if (!connected_ || management_sender_ || stopping_) return;
+  const std::string name = std::string(kManagementPrefix) + std::to_string(++management_generation_);
+  const std::map<proton::symbol, proton::value> paired{{proton::symbol("paired"), proton::value(true)}};
+  proton::session session = connection_.open_session();
+  proton::sender_options sender_options;
+  sender_options.name(name);
+  sender_options.delivery_mode(proton::delivery_mode::AT_MOST_ONCE);
+  sender_options.properties(paired);
+  proton::receiver_options receiver_options;
+  receiver_options.name(name);
+  receiver_options.delivery_mode(proton::delivery_mode::AT_MOST_ONCE);
+  receiver_options.credit_window(8);
+  receiver_options.properties(paired);
+  management_open_ = 0;
+  management_sender_ = session.open_sender(kManagementNode, sender_options);
+  management_receiver_ = session.open_receiver(kManagementNode, receiver_options);
+}
+
+void AmqpConnection::pump_management() {
+  if (management_open_ < 2 || !management_sender_) return;
+  while (management_sender_.credit() > 0) {
+    std::optional<ManagementRequest> request = management_->take_unsent();
+    if (!request) break;
+    encode_management_request(*request, management_message_);
+    management_sender_.send(management_message_);
+  }
+}
+
+void AmqpConnection::management_lost(const std::string& why) {
+  if (management_sender_ || management_receiver_)
+    logger_->debug("amqp: management link pair closed: {}", why);
+  management_sender_ = proton::sender();
+  management_receiver_ = proton::receiver();
+  management_open_ = 0;
+  management_->fail_in_flight(why);
 }
 
 LinkId AmqpConnection::link_id_of(const proton::link& link) {
@@ -549,6 +666,21 @@ LinkId AmqpConnection::link_id_of(const proton::link& link) {
 
 // One session per link: when the link is done, so is its session.
 void AmqpConnection::link_closed(const proton::link& link, const proton::error_condition& error) {
+  if (is_management(link)) {
+    if (!management_sender_ || link.name() != management_sender_.name()) return;  // an old pair
+    try {
+      proton::session session = link.session();
+      if (session.active()) session.close();
+    } catch (const std::exception&) {
+    }
+    management_lost(error.empty() ? std::string("detached") : error.what());
+    // Declarations keep being retried by their owners; a new pair serves them.
+    container_->schedule(to_duration(options_.reconnect_delay), [this] {
+      if (v2_ && connected_) open_management();
+      flush_io();
+    });
+    return;
+  }
   LinkId id = link_id_of(link);
   if (id == 0) return;
   try {
@@ -574,11 +706,16 @@ void AmqpConnection::on_session_error(proton::session& session) {
 }
 
 void AmqpConnection::on_sender_open(proton::sender& sender) {
+  if (is_management(sender)) {
+    if (++management_open_ == 2) pump_management();
+    return;
+  }
   machine_.on_sender_opened(std::chrono::steady_clock::now(), link_id_of(sender));
   execute();
 }
 
 void AmqpConnection::on_sendable(proton::sender& sender) {
+  if (is_management(sender)) return pump_management();
   machine_.on_sendable(std::chrono::steady_clock::now(), link_id_of(sender),
                        static_cast<std::uint32_t>(sender.credit()));
   execute();
@@ -604,11 +741,22 @@ void AmqpConnection::on_tracker_release(proton::tracker& tracker) {
 }
 
 void AmqpConnection::on_receiver_open(proton::receiver& receiver) {
+  if (is_management(receiver)) {
+    if (++management_open_ == 2) pump_management();
+    return;
+  }
   machine_.on_receiver_opened(std::chrono::steady_clock::now(), link_id_of(receiver));
   execute();
 }
 
 void AmqpConnection::on_message(proton::delivery& delivery, proton::message& message) {
+  if (is_management(delivery.receiver())) {
+    ManagementResponse response;
+    std::uint64_t id = decode_management_response(message, response);
+    if (!delivery.settled()) delivery.accept();
+    management_->answer(id, std::move(response));
+    return;
+  }
   const LinkId link = link_id_of(delivery.receiver());
   const std::uint64_t id = next_delivery_++;
   deliveries_[id] = {link, delivery};

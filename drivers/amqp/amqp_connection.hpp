@@ -5,6 +5,7 @@
 // actions it emits. Caller threads reach the I/O thread only through the Bridge (sends and
 // settlements, batched) and proton::work_queue.
 
+#include "drivers/amqp/amqp_management.hpp"
 #include "drivers/amqp/amqp_options.hpp"
 #include "drivers/amqp/background_worker.hpp"
 #include "drivers/amqp/bridge.hpp"
@@ -37,7 +38,10 @@ namespace herald::detail {
 class AmqpConnection final : private proton::messaging_handler {
  public:
   /// Starts the I/O thread and the first connection attempt (does not wait for it).
+  /// `management`: AMQP management requests of the topology (RabbitMQ 4) travel on this
+  /// connection; it also learns the broker's kind here.
   AmqpConnection(AmqpOptions options, std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Topology> topology,
+                 std::shared_ptr<ManagementChannel> management,
                  std::function<void(const TransportStatus&)> on_status_change);
   /// Waits up to send_timeout for what waits to be confirmed, then fails the rest, detaches
   /// links (detach_timeout) and closes.
@@ -54,6 +58,8 @@ class AmqpConnection final : private proton::messaging_handler {
   void stop_listener(const std::shared_ptr<ListenerCore>& core);
   const std::shared_ptr<Bridge>& bridge() const noexcept { return bridge_; }
   TransportStatus status() const;
+  /// The broker's product and version from its open frame ("" before the first connection).
+  std::string broker() const;
   /// True on the I/O thread (where send callbacks run); the connection must not be destroyed there.
   bool on_io_thread() const noexcept { return std::this_thread::get_id() == io_thread_id_; }
 
@@ -93,6 +99,12 @@ class AmqpConnection final : private proton::messaging_handler {
   void flush_io();
   void link_closed(const proton::link& link, const proton::error_condition& error);
   static LinkId link_id_of(const proton::link& link);
+  // AMQP management link pair (RabbitMQ 4).
+  static bool is_management(const proton::link& link);
+  void open_management();
+  void pump_management();
+  void management_lost(const std::string& why);
+  std::string target_address(const std::string& v1_address) const;
 
   void on_container_start(proton::container& container) override;
   void on_connection_open(proton::connection& connection) override;
@@ -118,6 +130,7 @@ class AmqpConnection final : private proton::messaging_handler {
   const AmqpOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<Topology> topology_;
+  std::shared_ptr<ManagementChannel> management_;
   std::function<void(const TransportStatus&)> on_status_change_;
   SendWindow window_;
   std::unique_ptr<proton::container> container_;
@@ -142,10 +155,17 @@ class AmqpConnection final : private proton::messaging_handler {
   ConsumerId next_consumer_ = 1;
   std::uint64_t next_delivery_ = 1;
   proton::message message_;  // reused for every transfer
+  bool v2_ = false;          // RabbitMQ 4 or later on this connection: v2 addresses, modified outcome
+  proton::sender management_sender_;
+  proton::receiver management_receiver_;
+  int management_open_ = 0;  // halves of the pair attached (2 = ready)
+  std::uint64_t management_generation_ = 0;
+  proton::message management_message_;
 
   // Shared state.
   mutable std::mutex status_mutex_;
   TransportStatus status_{TransportState::connecting, "connecting"};
+  std::string broker_;
   std::atomic<bool> io_running_{true};
   std::thread io_thread_;
   std::thread::id io_thread_id_;

@@ -1,5 +1,6 @@
-// The amqp:// and amqps:// driver: AMQP 1.0 to RabbitMQ 3.10 through Qpid Proton C++.
-// Layout: amqp_options (URL query), management_client + topology (HTTP declarations),
+// The amqp:// and amqps:// driver: AMQP 1.0 to RabbitMQ 3.10 and 4.x through Qpid Proton C++.
+// Layout: amqp_options (URL query), topology (what to declare) through management_client
+// (HTTP, RabbitMQ 3.x) or amqp_management (the /management node, RabbitMQ 4.x),
 // link_machine (the sans-I/O lifecycle of the connection and links), amqp_connection (the
 // Proton adapter on its container thread), amqp_listener (poll and settle).
 
@@ -24,8 +25,10 @@ class AmqpDriver final : public Driver {
   AmqpDriver(const TransportUrl& url, const TransportOptions& options)
       : options_(parse_amqp_options(url, options)),
         logger_(logger_or_default(options.logger)),
-        topology_(std::make_shared<Topology>(options_, logger_)),
-        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_, options.on_status_change)) {
+        management_(std::make_shared<ManagementChannel>()),
+        topology_(std::make_shared<Topology>(options_, logger_, broker_topology_sink(options_, management_))),
+        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_, management_,
+                                                     options.on_status_change)) {
     logger_->debug("amqp: transport {} opened", url.to_string());
   }
 
@@ -67,6 +70,7 @@ class AmqpDriver final : public Driver {
  private:
   AmqpOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<ManagementChannel> management_;
   std::shared_ptr<Topology> topology_;
   std::shared_ptr<AmqpConnection> connection_;
 };

@@ -3,6 +3,7 @@
 #include <herald/error.hpp>
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -28,6 +29,11 @@ std::uint64_t parse_count(std::string_view key, std::string_view value, std::uin
   if (ec != std::errc{} || end != value.data() + value.size() || result < min || result > max)
     bad_option(key, value, "an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   return result;
+}
+
+// A non-negative 64-bit integer (0 = unset), as oslo's integer options.
+std::int64_t parse_integer(std::string_view key, std::string_view value) {
+  return static_cast<std::int64_t>(parse_count(key, value, 0, static_cast<std::uint64_t>(INT64_MAX)));
 }
 
 // Seconds as a decimal number ("0.5", "30"), like oslo's options.
@@ -94,7 +100,38 @@ const std::map<std::string, Setter, std::less<>>& setters() {
        }},
       {"management_port", [](AmqpOptions& o, auto k,
                              auto v) { o.management_port = static_cast<std::uint16_t>(parse_count(k, v, 1, 65535)); }},
+      {"address_format",
+       [](AmqpOptions& o, auto k, auto v) {
+         if (v == "auto")
+           o.address_format = AddressFormat::automatic;
+         else if (v == "v1")
+           o.address_format = AddressFormat::v1;
+         else if (v == "v2")
+           o.address_format = AddressFormat::v2;
+         else
+           bad_option(k, v, "auto, v1 or v2");
+       }},
       {"amqp_durable_queues", [](AmqpOptions& o, auto k, auto v) { o.durable_queues = parse_bool(k, v); }},
+      {"rabbit_quorum_queue", [](AmqpOptions& o, auto k, auto v) { o.quorum_queues = parse_bool(k, v); }},
+      {"rabbit_quorum_delivery_limit",
+       [](AmqpOptions& o, auto k, auto v) { o.quorum_delivery_limit = parse_integer(k, v); }},
+      {"rabbit_quorum_max_memory_length",
+       [](AmqpOptions& o, auto k, auto v) { o.quorum_max_memory_length = parse_integer(k, v); }},
+      {"rabbit_quorum_max_memory_bytes",
+       [](AmqpOptions& o, auto k, auto v) { o.quorum_max_memory_bytes = parse_integer(k, v); }},
+      {"max_length", [](AmqpOptions& o, auto k, auto v) { o.max_length = parse_integer(k, v); }},
+      {"max_length_bytes", [](AmqpOptions& o, auto k, auto v) { o.max_length_bytes = parse_integer(k, v); }},
+      {"queue_overflow",
+       [](AmqpOptions& o, auto k, auto v) {
+         if (v != "drop-head" && v != "reject-publish" && v != "reject-publish-dlx")
+           bad_option(k, v, "drop-head, reject-publish or reject-publish-dlx");
+         o.overflow_behaviour = std::string(v);
+       }},
+      {"rabbit_transient_queues_ttl",
+       [](AmqpOptions& o, auto k, auto v) {
+         o.transient_queues_ttl = parse_seconds(k, v);
+         if (o.transient_queues_ttl.count() == 0) bad_option(k, v, "a positive number of seconds");
+       }},
       {"dead_letter_exchange", [](AmqpOptions& o, auto, auto v) { o.dead_letter_exchange = std::string(v); }},
       {"dead_letter_queue", [](AmqpOptions& o, auto, auto v) { o.dead_letter_queue = std::string(v); }},
   };

@@ -24,6 +24,10 @@ struct AmqpHost {
 
 enum class DeliveryGuarantee { at_least_once, at_most_once };
 enum class TopologyMode { management, none };
+/// Which RabbitMQ API: v1 = /exchange/X/RK addresses and the management HTTP API (RabbitMQ 3.x);
+/// v2 = /exchanges/X/RK addresses and AMQP 1.0 management on the connection (RabbitMQ 4.x);
+/// automatic = read the broker's version from its open frame.
+enum class AddressFormat { automatic, v1, v2 };
 /// What a send does when the bounded send buffer is full.
 enum class OverflowPolicy { block, fail };
 
@@ -58,8 +62,17 @@ struct AmqpOptions {
 
   // Topology.
   TopologyMode topology = TopologyMode::management;          ///< `topology` = management | none
+  AddressFormat address_format = AddressFormat::automatic;   ///< `address_format` = auto | v1 | v2
   std::uint16_t management_port = 0;                         ///< `management_port`; 0 = AMQP port + 10000
   bool durable_queues = false;                               ///< `amqp_durable_queues` (exchange and queues)
+  bool quorum_queues = false;                                ///< `rabbit_quorum_queue`: x-queue-type=quorum
+  std::int64_t quorum_delivery_limit = 0;                    ///< `rabbit_quorum_delivery_limit`: x-delivery-limit
+  std::int64_t quorum_max_memory_length = 0;                 ///< `rabbit_quorum_max_memory_length`
+  std::int64_t quorum_max_memory_bytes = 0;                  ///< `rabbit_quorum_max_memory_bytes`
+  std::int64_t max_length = 0;                               ///< `max_length`: x-max-length (0 = none)
+  std::int64_t max_length_bytes = 0;                         ///< `max_length_bytes`: x-max-length-bytes
+  std::string overflow_behaviour;                            ///< `queue_overflow`: x-overflow
+  std::chrono::milliseconds transient_queues_ttl{1'800'000};  ///< `rabbit_transient_queues_ttl` (s): x-expires
   std::string dead_letter_exchange;                          ///< `dead_letter_exchange`; empty = none (oslo)
   std::string dead_letter_queue;                             ///< `dead_letter_queue`; default "<dlx>.queue"
   std::chrono::milliseconds declare_timeout{5'000};          ///< `declare_timeout` (s): HTTP connect + answer

@@ -25,8 +25,7 @@ struct Definitions {
   };
   struct Queue {
     std::string name;
-    bool durable;
-    std::map<std::string, std::string> arguments;
+    QueueSpec spec;
   };
   struct Binding {
     std::string exchange, queue, routing_key;
@@ -42,10 +41,7 @@ class DefinitionsWriter final : public TopologySink {
   void declare_exchange(const std::string& name, const std::string& type, bool durable) override {
     out_.exchanges.push_back({name, type, durable});
   }
-  void declare_queue(const std::string& name, bool durable,
-                     const std::map<std::string, std::string>& arguments) override {
-    out_.queues.push_back({name, durable, arguments});
-  }
+  void declare_queue(const std::string& name, const QueueSpec& spec) override { out_.queues.push_back({name, spec}); }
   void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key) override {
     out_.bindings.push_back({exchange, queue, routing_key});
   }
@@ -74,9 +70,15 @@ std::string to_json(const Definitions& d, const std::string& vhost) {
   for (const auto& q : d.queues) {
     w.StartObject();
     w.Key("name"), w.String(q.name), w.Key("vhost"), w.String(vhost);
-    w.Key("durable"), w.Bool(q.durable), w.Key("auto_delete"), w.Bool(false);
+    w.Key("durable"), w.Bool(q.spec.durable), w.Key("auto_delete"), w.Bool(q.spec.auto_delete);
     w.Key("arguments"), w.StartObject();
-    for (const auto& [key, value] : q.arguments) w.Key(key), w.String(value);
+    for (const auto& [key, value] : q.spec.arguments) {
+      w.Key(key);
+      if (const auto* text = std::get_if<std::string>(&value))
+        w.String(*text);
+      else
+        w.Int64(std::get<std::int64_t>(value));
+    }
     w.EndObject();
     w.EndObject();
   }

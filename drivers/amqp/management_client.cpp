@@ -88,7 +88,7 @@ Attempt send_one(const ManagementEndpoint& endpoint, http::verb verb, const std:
 }
 
 std::string json_object(const std::map<std::string, std::string>& strings, const std::map<std::string, bool>& flags,
-                        const std::map<std::string, std::string>* arguments) {
+                        const QueueArguments* arguments) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);
   writer.StartObject();
@@ -105,7 +105,10 @@ std::string json_object(const std::map<std::string, std::string>& strings, const
   if (arguments)
     for (const auto& [key, value] : *arguments) {
       writer.Key(key.c_str());
-      writer.String(value.c_str());
+      if (const auto* text = std::get_if<std::string>(&value))
+        writer.String(text->c_str());
+      else
+        writer.Int64(std::get<std::int64_t>(value));
     }
   writer.EndObject();
   writer.EndObject();
@@ -137,10 +140,11 @@ void ManagementClient::declare_exchange(const std::string& name, const std::stri
           "exchange '" + name + "'");
 }
 
-void ManagementClient::declare_queue(const std::string& name, bool durable,
-                                     const std::map<std::string, std::string>& arguments) {
+void ManagementClient::declare_queue(const std::string& name, const QueueSpec& spec) {
+  // The HTTP API is not a connection: it cannot own an exclusive queue (Topology never asks).
   request("PUT", "/api/queues/" + percent_encode_segment(vhost_) + "/" + percent_encode_segment(name),
-          json_object({}, {{"durable", durable}, {"auto_delete", false}}, &arguments), "queue '" + name + "'");
+          json_object({}, {{"durable", spec.durable}, {"auto_delete", spec.auto_delete}}, &spec.arguments),
+          "queue '" + name + "'");
 }
 
 void ManagementClient::bind_queue(const std::string& exchange, const std::string& queue,
@@ -164,15 +168,14 @@ void ManagementClient::request(const char* method, const std::string& target, co
       throw TransportError(Errc::unauthorized, "management API at " + where + " refused the credentials of user '" +
                                                    endpoint.username + "' while declaring " + what);
     // RabbitMQ answers an inequivalent declaration with 400 and PRECONDITION_FAILED.
-    if (attempt.reached && (attempt.detail.find("PRECONDITION_FAILED") != std::string::npos ||
-                            attempt.detail.find("inequivalent") != std::string::npos))
+    if (attempt.reached && is_inequivalent(attempt.detail))
       throw TransportError(Errc::precondition_failed, "management API at " + where + " refused to declare " + what +
                                                           ": it exists with other flags or arguments: HTTP " +
                                                           std::to_string(attempt.status) + " " + attempt.detail);
     if (attempt.reached)
-      throw TransportError(Errc::transport_error, "management API at " + where + " refused to declare " + what +
-                                                      ": HTTP " + std::to_string(attempt.status) + " " +
-                                                      attempt.detail);
+      throw TransportError(Errc::transport_error,
+                           explain_refusal("management API at " + where + " refused to declare " + what,
+                                           "HTTP " + std::to_string(attempt.status) + " " + attempt.detail));
     failures += (failures.empty() ? "" : "; ") + where + ": " + attempt.detail;
   }
   throw TransportError(Errc::unreachable, "management API unreachable while declaring " + what + " (" + failures +

@@ -1,6 +1,8 @@
 #pragma once
 // A minimal synchronous client of the RabbitMQ management HTTP API (Boost.Beast), used to
-// declare what AMQP 1.0 cannot: exchanges, named queues and bindings.
+// declare what AMQP 1.0 cannot on RabbitMQ 3.x: exchanges, named queues and bindings.
+
+#include "drivers/amqp/topology_sink.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -18,18 +20,6 @@ struct ManagementEndpoint {
   std::string password;
 };
 
-/// Where topology declarations go: the management HTTP API, or a definitions file
-/// (DefinitionsWriter) for `rabbitmqctl import_definitions`.
-class TopologySink {
- public:
-  virtual ~TopologySink() = default;
-  virtual void declare_exchange(const std::string& name, const std::string& type, bool durable) = 0;
-  /// `arguments`: string-valued queue arguments (e.g. x-dead-letter-exchange).
-  virtual void declare_queue(const std::string& name, bool durable,
-                             const std::map<std::string, std::string>& arguments) = 0;
-  virtual void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key) = 0;
-};
-
 /// Declarations over HTTP. Each call tries the endpoints in order until one answers.
 /// @throws TransportError (Errc::unauthorized for 401, Errc::unreachable when no endpoint
 /// answers, Errc::transport_error for a refusal such as 400 inequivalent arg) naming the object.
@@ -39,8 +29,7 @@ class ManagementClient final : public TopologySink {
   ManagementClient(std::vector<ManagementEndpoint> endpoints, std::string vhost, std::chrono::milliseconds timeout);
 
   void declare_exchange(const std::string& name, const std::string& type, bool durable) override;
-  void declare_queue(const std::string& name, bool durable,
-                     const std::map<std::string, std::string>& arguments) override;
+  void declare_queue(const std::string& name, const QueueSpec& spec) override;
   void bind_queue(const std::string& exchange, const std::string& queue, const std::string& routing_key) override;
 
  private:

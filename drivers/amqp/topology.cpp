@@ -23,10 +23,54 @@ std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options)
   return endpoints;
 }
 
+QueueSpec dead_letter_queue_spec(const AmqpOptions& options) {
+  QueueSpec spec;
+  spec.durable = options.durable_queues || options.quorum_queues;
+  if (options.quorum_queues) spec.arguments["x-queue-type"] = std::string("quorum");
+  return spec;
+}
+
+QueueSpec notification_queue_spec(const AmqpOptions& options) {
+  QueueSpec spec = dead_letter_queue_spec(options);
+  if (options.quorum_queues) {
+    if (options.quorum_delivery_limit > 0) spec.arguments["x-delivery-limit"] = options.quorum_delivery_limit;
+    if (options.quorum_max_memory_length > 0)
+      spec.arguments["x-max-in-memory-length"] = options.quorum_max_memory_length;
+    if (options.quorum_max_memory_bytes > 0)
+      spec.arguments["x-max-in-memory-bytes"] = options.quorum_max_memory_bytes;
+  }
+  if (options.max_length > 0) spec.arguments["x-max-length"] = options.max_length;
+  if (options.max_length_bytes > 0) spec.arguments["x-max-length-bytes"] = options.max_length_bytes;
+  if (!options.overflow_behaviour.empty()) spec.arguments["x-overflow"] = options.overflow_behaviour;
+  if (!options.dead_letter_exchange.empty()) {
+    spec.arguments["x-dead-letter-exchange"] = options.dead_letter_exchange;
+    if (options.quorum_queues) {
+      // At-most-once dead-lettering would lose what the broker dead-letters during a leader
+      // change; at-least-once requires overflow=reject-publish.
+      spec.arguments["x-dead-letter-strategy"] = std::string("at-least-once");
+      spec.arguments["x-overflow"] = std::string("reject-publish");
+    }
+  }
+  return spec;
+}
+
+std::unique_ptr<TopologySink> broker_topology_sink(const AmqpOptions& options,
+                                                   std::shared_ptr<ManagementChannel> channel) {
+  std::optional<bool> forced;
+  if (options.address_format == AddressFormat::v1) forced = false;
+  if (options.address_format == AddressFormat::v2) forced = true;
+  return std::make_unique<BrokerAwareSink>(
+      channel,
+      std::make_unique<ManagementClient>(management_endpoints(options), options.virtual_host, options.declare_timeout),
+      std::make_unique<AmqpManagementSink>(channel, options.declare_timeout), forced, options.declare_timeout);
+}
+
 Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> logger,
                    std::unique_ptr<TopologySink> sink)
     : enabled_(options.topology == TopologyMode::management),
-      durable_(options.durable_queues),
+      durable_(options.durable_queues || options.quorum_queues),
+      queue_spec_(notification_queue_spec(options)),
+      dead_letter_spec_(dead_letter_queue_spec(options)),
       dead_letter_exchange_(options.dead_letter_exchange),
       dead_letter_queue_(options.dead_letter_queue),
       logger_(std::move(logger)),
@@ -38,7 +82,7 @@ void Topology::declare_dead_letter_locked() {
   if (dead_letter_exchange_.empty() || dead_letter_declared_) return;
   // fanout: dead-lettered messages keep their routing key, which no binding could predict.
   sink_->declare_exchange(dead_letter_exchange_, "fanout", durable_);
-  sink_->declare_queue(dead_letter_queue_, durable_, {});
+  sink_->declare_queue(dead_letter_queue_, dead_letter_spec_);
   sink_->bind_queue(dead_letter_exchange_, dead_letter_queue_, "");
   dead_letter_declared_ = true;
 }
@@ -60,9 +104,7 @@ void Topology::declare_binding_locked(const QueueBinding& binding, bool force) {
     exchanges_.insert(binding.exchange);
   }
   if (!queues_.contains(binding.queue)) {
-    std::map<std::string, std::string> arguments;
-    if (!dead_letter_exchange_.empty()) arguments["x-dead-letter-exchange"] = dead_letter_exchange_;
-    sink_->declare_queue(binding.queue, durable_, arguments);
+    sink_->declare_queue(binding.queue, queue_spec_);
     queues_.insert(binding.queue);
   }
   auto key = std::make_tuple(binding.exchange, binding.queue, binding.routing_key);

@@ -1,9 +1,10 @@
 #pragma once
 // Declares what oslo's rabbit driver declares (topic exchange, `<topic>.<priority>` queues,
-// bindings) through the management HTTP API.
+// bindings): through the management HTTP API on RabbitMQ 3.x, AMQP 1.0 management on 4.x.
 
 #include "drivers/amqp/amqp_options.hpp"
 #include "drivers/amqp/link_machine.hpp"
+#include "drivers/amqp/amqp_management.hpp"
 #include "drivers/amqp/management_client.hpp"
 #include "drivers/driver.hpp"
 
@@ -20,6 +21,17 @@ namespace herald::detail {
 /// The management API endpoint of every host of the failover list (management_port is
 /// relative to the first host's AMQP port). Also used by `herald dlq`.
 std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options);
+
+/// The queue flags and arguments the options ask for (oslo's rules: quorum queues are durable;
+/// dead-lettering on a quorum queue is at-least-once, which needs overflow=reject-publish).
+QueueSpec notification_queue_spec(const AmqpOptions& options);
+/// The dead-letter queue's: as durable as the others, the same type, no dead-lettering.
+QueueSpec dead_letter_queue_spec(const AmqpOptions& options);
+
+/// The sink of a live driver: management HTTP on RabbitMQ 3.x, AMQP management over
+/// `channel` on 4.x, chosen per the broker's open frame unless `address_format` forces one.
+std::unique_ptr<TopologySink> broker_topology_sink(const AmqpOptions& options,
+                                                   std::shared_ptr<ManagementChannel> channel);
 
 /// **Thread safety:** thread-safe; declarations are serialised by one mutex (they are rare).
 class Topology {
@@ -47,7 +59,9 @@ class Topology {
   void declare_dead_letter_locked();
 
   bool enabled_;
-  bool durable_;
+  bool durable_;  // exchanges: amqp_durable_queues or rabbit_quorum_queue, as oslo
+  QueueSpec queue_spec_;
+  QueueSpec dead_letter_spec_;
   std::string dead_letter_exchange_;
   std::string dead_letter_queue_;
   std::shared_ptr<spdlog::logger> logger_;
