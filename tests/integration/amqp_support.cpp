@@ -13,7 +13,12 @@ int broker_port() {
 }
 
 std::string broker_url(const std::string& query) {
-  return "amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + query;
+  // HERALD_TEST_URL_OPTIONS (e.g. amqp_durable_queues=true, for RabbitMQ 4 with transient
+  // non-exclusive queues denied) is appended to every test URL's query.
+  std::string all = query;
+  const char* extra = std::getenv("HERALD_TEST_URL_OPTIONS");
+  if (extra && *extra) all += (all.empty() ? "?" : "&") + std::string(extra);
+  return "amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + all;
 }
 
 std::string unique_name(const std::string& what) {
