@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
@@ -229,6 +230,8 @@ void run_oslo_to_oslo(int total, const std::vector<std::string>& queue_flags) {
   ASSERT_EQ(sender.wait_exit(120s), 0) << "oslo sender failed";
   ASSERT_EQ(sender.count("sent"), static_cast<std::size_t>(total));
   for (const auto* line : sender.events("sent")) expect_sent_context((*line)["ctxt"]);
+  for (const auto* line : sender.events("done"))
+    if (line->HasMember("oslo_messaging")) std::printf("oslo.messaging %s\n", str((*line)["oslo_messaging"]).c_str());
   EXPECT_TRUE(listener.wait_for("msg", total, 90s)) << "oslo dispatched " << listener.count("msg") << " of " << total;
   EXPECT_EQ(listener.wait_exit(60s), 0) << "oslo listener failed";
   check_oslo_to_oslo(sender.events("sent"), listener.events("msg"));
