@@ -118,8 +118,9 @@ std::vector<std::string> python_command() {
   std::istringstream in(configured && *configured ? configured : "/usr/bin/python3");
   for (std::string word; in >> word;) words.push_back(word);
   // "scripts/rabbitmq python" names a file of the source tree, whatever ctest's directory is
-  if (!words.empty() && words[0].front() != '/' && words[0].find('/') != std::string::npos)
-    words[0] = HERALD_SOURCE_DIR "/" + words[0];
+  for (auto& word : words)
+    if (word.front() != '/' && word.find('/') != std::string::npos && word.find('=') == std::string::npos)
+      word = HERALD_SOURCE_DIR "/" + word;
   return words;
 }
 

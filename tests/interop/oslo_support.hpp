@@ -44,8 +44,9 @@ std::string to_json(const rapidjson::Value& value);
 
 /// The command that runs oslo_peer.py: the words of env HERALD_OSLO_PYTHON, default
 /// "/usr/bin/python3" (oslo.messaging 14). "scripts/rabbitmq python" runs the interpreter of the
-/// broker version in RMQ_VERSION (4: oslo.messaging 16.1 in the trixie chroot); a relative path
-/// with a '/' is taken from the source tree, a bare name from PATH.
+/// broker version in RMQ_VERSION (4: oslo.messaging 16.1 in the trixie chroot); "env
+/// RMQ_VERSION=4 scripts/rabbitmq python" picks oslo 16.1 whatever the broker. Relative paths (a
+/// word with a '/' and no '=') are taken from the source tree, a bare command name from PATH.
 std::vector<std::string> python_command();
 
 /// The Python peer as a child process. stdout is read line by line into JSON documents;
