@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <string>
 #include <thread>
@@ -24,6 +25,18 @@ std::string str(const rapidjson::Value& v) {
 }
 
 }  // namespace
+
+void expect_sent_context(const rapidjson::Value& ctxt) {
+  ASSERT_TRUE(ctxt.IsObject()) << to_json(ctxt);
+  auto expected = parse_json(kSanitizedContext);
+  for (const auto& m : expected->GetObject()) {
+    auto it = ctxt.FindMember(m.name);
+    ASSERT_NE(it, ctxt.MemberEnd()) << "context lacks " << m.name.GetString() << ": " << to_json(ctxt);
+    EXPECT_EQ(json_diff(m.value, it->value, std::string("$.") + m.name.GetString()), "");
+  }
+  auto token = ctxt.FindMember("auth_token");
+  EXPECT_TRUE(token == ctxt.MemberEnd() || token->value.IsNull()) << "auth_token sent: " << to_json(ctxt);
+}
 
 void check_oslo_to_herald(const std::vector<const rapidjson::Document*>& sent,
                           const std::vector<Notification>& received) {
@@ -98,6 +111,43 @@ void check_herald_to_oslo(const std::vector<Notification>& sent,
   }
 }
 
+void check_oslo_to_oslo(const std::vector<const rapidjson::Document*>& sent,
+                        const std::vector<const rapidjson::Document*>& received) {
+  std::map<std::string, const rapidjson::Document*> by_id;
+  for (const auto* line : received) {
+    std::string id = str((*line)["metadata"]["message_id"]);
+    EXPECT_TRUE(by_id.emplace(id, line).second) << "dispatched twice: " << id;
+  }
+  EXPECT_EQ(received.size(), sent.size());
+  std::size_t failures = 0;
+  for (const auto* line : sent) {
+    const auto& m = (*line)["message"];
+    std::string id = str(m["message_id"]);
+    auto it = by_id.find(id);
+    if (it == by_id.end()) {
+      ADD_FAILURE() << "lost: " << id << " " << str(m["priority"]);
+      if (++failures > 5) return;
+      continue;
+    }
+    const auto& got = *it->second;
+    EXPECT_EQ(parse_priority(str(got["method"])), parse_priority(str(m["priority"]))) << id;
+    EXPECT_EQ(str(got["publisher_id"]), str(m["publisher_id"])) << id;
+    EXPECT_EQ(str(got["event_type"]), str(m["event_type"])) << id;
+    EXPECT_EQ(str(got["metadata"]["timestamp"]), str(m["timestamp"])) << id;
+    EXPECT_EQ(got["metadata"].MemberCount(), 2u) << id;
+    // the listener's context is what the sender packed, plus the client_timeout unpack_context adds
+    rapidjson::Document expected_ctxt;
+    expected_ctxt.CopyFrom((*line)["ctxt"], expected_ctxt.GetAllocator());
+    expected_ctxt.AddMember("client_timeout", rapidjson::Value(), expected_ctxt.GetAllocator());
+    std::string d1 = json_diff(m["payload"], got["payload"]);
+    std::string d2 = json_diff(expected_ctxt, got["ctxt"]);
+    EXPECT_EQ(d1, "") << id;
+    EXPECT_EQ(d2, "") << id;
+    if (!d1.empty() || !d2.empty())
+      if (++failures > 5) return;
+  }
+}
+
 using namespace std::chrono_literals;
 
 void run_oslo_to_herald(const std::string& driver, const std::string& pool, int total,
@@ -120,6 +170,9 @@ void run_oslo_to_herald(const std::string& driver, const std::string& pool, int 
   PythonPeer peer(args);
   ASSERT_EQ(peer.wait_exit(120s), 0) << "oslo sender failed";
   ASSERT_EQ(peer.count("sent"), static_cast<std::size_t>(total));
+  // kSentContext must really travel (oslo >= 15 would drop it if the peer sent a dict)
+  if (extra_args.empty())
+    for (const auto* line : peer.events("sent")) expect_sent_context((*line)["ctxt"]);
   EXPECT_TRUE(got.wait(total, 60s)) << "received " << got.size() << " of " << total;
   std::this_thread::sleep_for(300ms);  // give duplicates, if any, a chance to show up
   server.stop();
@@ -159,6 +212,29 @@ int run_herald_to_oslo(const std::string& driver, const std::string& pool, int t
   for (const auto* line : received)
     if (line->HasMember("batch")) largest = std::max(largest, (*line)["batch"].GetInt());
   return largest;
+}
+
+void run_oslo_to_oslo(int total, const std::vector<std::string>& queue_flags) {
+  const std::string exchange = unique_name("x");
+  const std::string topic = unique_name("t");
+  auto listen_args = peer_args("listen", exchange, topic);
+  listen_args.insert(listen_args.end(), {"--count", std::to_string(total), "--timeout", "120"});
+  listen_args.insert(listen_args.end(), queue_flags.begin(), queue_flags.end());
+  PythonPeer listener(listen_args);
+  ASSERT_TRUE(listener.wait_for("ready", 1, 60s)) << "oslo listener did not start";
+
+  auto send_args = peer_args("send", exchange, topic);
+  send_args.insert(send_args.end(), {"--total", std::to_string(total), "--ctxt", std::string(kSentContext)});
+  send_args.insert(send_args.end(), queue_flags.begin(), queue_flags.end());
+  PythonPeer sender(send_args);
+  ASSERT_EQ(sender.wait_exit(120s), 0) << "oslo sender failed";
+  ASSERT_EQ(sender.count("sent"), static_cast<std::size_t>(total));
+  for (const auto* line : sender.events("sent")) expect_sent_context((*line)["ctxt"]);
+  for (const auto* line : sender.events("done"))
+    if (line->HasMember("oslo_messaging")) std::printf("oslo.messaging %s\n", str((*line)["oslo_messaging"]).c_str());
+  EXPECT_TRUE(listener.wait_for("msg", total, 90s)) << "oslo dispatched " << listener.count("msg") << " of " << total;
+  EXPECT_EQ(listener.wait_exit(60s), 0) << "oslo listener failed";
+  check_oslo_to_oslo(sender.events("sent"), listener.events("msg"));
 }
 
 }  // namespace herald::interop

@@ -10,6 +10,11 @@
 
 namespace herald::interop {
 
+/// The context oslo handed its drivers (a "sent" line's ctxt) for kSentContext: every member of
+/// kSanitizedContext with an equal value, and no auth_token (absent or null). oslo 14 and 16.1
+/// both flatten a RequestContext to the same 17 keys.
+void expect_sent_context(const rapidjson::Value& ctxt);
+
 /// oslo -> Herald: `sent` are the peer's "sent" lines (oslo's test-driver records), `received`
 /// what Herald handlers got. Every sent notification must arrive exactly once, with equal
 /// message_id, publisher_id, event_type, priority, timestamp, payload and (sanitised) context.
@@ -23,6 +28,13 @@ void check_oslo_to_herald(const std::vector<const rapidjson::Document*>& sent,
 void check_herald_to_oslo(const std::vector<Notification>& sent,
                           const std::vector<const rapidjson::Document*>& received);
 
+/// oslo -> oslo: `sent` are the sending peer's "sent" lines, `received` the listening peer's
+/// "msg" lines. Every notification must be dispatched exactly once to the method of its
+/// priority with equal publisher_id, event_type, timestamp, payload, and the sent context plus
+/// client_timeout (null).
+void check_oslo_to_oslo(const std::vector<const rapidjson::Document*>& sent,
+                        const std::vector<const rapidjson::Document*>& received);
+
 /// Runs oslo Notifier (driver `driver`, `total` notifications cycling the seven priorities,
 /// context kSentContext) -> Herald NotificationServer (pool `pool`, or none) and checks every field.
 void run_oslo_to_herald(const std::string& driver, const std::string& pool, int total,
@@ -33,5 +45,10 @@ void run_oslo_to_herald(const std::string& driver, const std::string& pool, int 
 /// the priorities in blocks so that batches hold several notifications of one priority.
 /// Returns the largest batch the batch endpoints saw (0 for plain listeners).
 int run_herald_to_oslo(const std::string& driver, const std::string& pool, int total, int batch_size = 0);
+
+/// Runs oslo Notifier -> oslo listener (both python_command(), `total` notifications cycling the
+/// seven priorities, context kSentContext), both with `queue_flags` (the peer's --durable,
+/// --quorum), and checks every field. Needs no Herald driver, so it runs against RabbitMQ 4 too.
+void run_oslo_to_oslo(int total, const std::vector<std::string>& queue_flags);
 
 }  // namespace herald::interop

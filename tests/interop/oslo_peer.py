@@ -1,13 +1,20 @@
 #!/usr/bin/python3
-"""The oslo.messaging 14 side of Herald's interop tests (run with /usr/bin/python3).
+"""The oslo.messaging side of Herald's interop tests.
+
+Runs with oslo.messaging 14.0.3 (Debian 12's /usr/bin/python3) and 16.1 (Debian 13's, through
+`RMQ_VERSION=4 scripts/rabbitmq python`). Contexts are always sent as oslo.context
+RequestContext objects: oslo >= 15 discards a plain dict context (it sends
+RequestContext.redacted_copy(), or {} for a dict), oslo 14 rebuilds one from its safe keys.
 
 Sub-commands (every result is one JSON document per stdout line):
 
   send    oslo Notifier -> RabbitMQ. Sends --total notifications cycling through the seven
           priorities (or those in --priorities). Uses the given driver plus oslo's `test` driver, which
           records the very message dict (with message_id and timestamp) the messaging driver sent.
-          Prints {"event": "sent", "priority", "ctxt", "message"} per notification, then
-          {"event": "done", "count"}.
+          --ctxt (a JSON dict) becomes RequestContext.from_dict(ctxt) unless --plain-dict.
+          Prints {"event": "sent", "priority", "ctxt", "message"} per notification, where ctxt is
+          the context oslo handed its drivers (flattened as pack_context does), then
+          {"event": "done", "count", "oslo_messaging": version}.
   listen  oslo notification listener (threading executor), optionally pooled or batched.
           Prints {"event": "ready"} once subscribed, {"event": "msg", "method", "ctxt",
           "publisher_id", "event_type", "payload", "metadata"} per dispatched notification
@@ -39,6 +46,14 @@ def emit(doc):
         sys.stdout.flush()
 
 
+def oslo_version():
+    try:
+        from importlib.metadata import version
+        return version('oslo.messaging')
+    except Exception:  # noqa: only informative
+        return 'unknown'
+
+
 def make_conf(args):
     conf = cfg.ConfigOpts()
     conf([], project='herald-interop')
@@ -46,8 +61,15 @@ def make_conf(args):
     return conf
 
 
-def make_transport(conf, url):
-    return oslo_messaging.get_notification_transport(conf, url=url)
+def make_transport(conf, args):
+    transport = oslo_messaging.get_notification_transport(conf, url=args.url)
+    # Loading the rabbit driver registered its options; it connects (and declares) lazily, so
+    # overrides set now still apply.
+    if args.durable:
+        conf.set_override('amqp_durable_queues', True, group='oslo_messaging_rabbit')
+    if args.quorum:
+        conf.set_override('rabbit_quorum_queue', True, group='oslo_messaging_rabbit')
+    return transport
 
 
 def payload_for(seq, priority):
@@ -68,12 +90,15 @@ def payload_for(seq, priority):
 def cmd_send(args):
     from oslo_messaging.notify import _impl_test
     conf = make_conf(args)
-    transport = make_transport(conf, args.url)  # registers [oslo_messaging_notifications]
+    transport = make_transport(conf, args)  # registers [oslo_messaging_notifications]
     conf.set_override('driver', [args.driver, 'test'],
                       group='oslo_messaging_notifications')
     notifier = oslo_messaging.Notifier(transport, publisher_id=args.publisher_id,
                                        topics=[args.topic])
     ctxt = json.loads(args.ctxt)
+    if not args.plain_dict:
+        from oslo_context import context as oslo_context
+        ctxt = oslo_context.RequestContext.from_dict(ctxt)
     if args.request_context:
         from oslo_context import context as oslo_context
         ctxt = oslo_context.RequestContext(user_id='u1', project_id='p1', request_id='req-abc',
@@ -99,7 +124,7 @@ def cmd_send(args):
         emit({'event': 'sent', 'priority': priority, 'ctxt': ctx, 'message': fields})
         sent += 1
     transport.cleanup()
-    emit({'event': 'done', 'count': sent})
+    emit({'event': 'done', 'count': sent, 'oslo_messaging': oslo_version()})
 
 
 class Recorder(object):
@@ -140,7 +165,7 @@ def make_endpoint(recorder, batch):
 
 def cmd_listen(args):
     conf = make_conf(args)
-    transport = make_transport(conf, args.url)
+    transport = make_transport(conf, args)
     recorder = Recorder(args.count)
     endpoint = make_endpoint(recorder, args.batch_size is not None)
     targets = [oslo_messaging.Target(topic=args.topic)]
@@ -163,7 +188,7 @@ def cmd_listen(args):
     server.stop()
     server.wait()
     transport.cleanup()
-    emit({'event': 'done', 'count': recorder.count})
+    emit({'event': 'done', 'count': recorder.count, 'oslo_messaging': oslo_version()})
 
 
 def cmd_filter(args):
@@ -191,6 +216,10 @@ def main():
         p.add_argument('--url', required=True)
         p.add_argument('--exchange', default='openstack')
         p.add_argument('--topic', required=True)
+        p.add_argument('--durable', action='store_true',
+                       help='amqp_durable_queues=true: durable exchange and queues')
+        p.add_argument('--quorum', action='store_true',
+                       help='rabbit_quorum_queue=true: quorum queues')
     send = sub.choices['send']
     send.add_argument('--driver', default='messagingv2')
     send.add_argument('--total', type=int, default=7)
@@ -198,8 +227,10 @@ def main():
     send.add_argument('--publisher-id', default='compute.oslo-host')
     send.add_argument('--event-type', default='compute.instance.create.end')
     send.add_argument('--ctxt', default='{}')
+    send.add_argument('--plain-dict', action='store_true',
+                      help='send --ctxt as a plain dict (oslo >= 15 then sends no context)')
     send.add_argument('--request-context', action='store_true',
-                      help='send an oslo.context RequestContext (with auth_token) instead')
+                      help='send a fixed RequestContext (user u1, with auth_token) instead of --ctxt')
     send.add_argument('--cli-style', action='store_true',
                       help='send as oslo-messaging-send-notification does')
     listen = sub.choices['listen']

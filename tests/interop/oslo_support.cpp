@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -111,6 +112,18 @@ std::string json_diff(const rapidjson::Value& expected, const rapidjson::Value& 
   return expected == actual ? "" : differ("value");
 }
 
+std::vector<std::string> python_command() {
+  const char* configured = std::getenv("HERALD_OSLO_PYTHON");
+  std::vector<std::string> words;
+  std::istringstream in(configured && *configured ? configured : "/usr/bin/python3");
+  for (std::string word; in >> word;) words.push_back(word);
+  // "scripts/rabbitmq python" names a file of the source tree, whatever ctest's directory is
+  for (auto& word : words)
+    if (word.front() != '/' && word.find('/') != std::string::npos && word.find('=') == std::string::npos)
+      word = HERALD_SOURCE_DIR "/" + word;
+  return words;
+}
+
 PythonPeer::PythonPeer(std::vector<std::string> args) {
   int in_pipe[2];
   int out_pipe[2];
@@ -119,12 +132,13 @@ PythonPeer::PythonPeer(std::vector<std::string> args) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, in_pipe[0], 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-  std::vector<std::string> argv_s = {"/usr/bin/python3", HERALD_SOURCE_DIR "/tests/interop/oslo_peer.py"};
+  std::vector<std::string> argv_s = python_command();
+  argv_s.push_back(HERALD_SOURCE_DIR "/tests/interop/oslo_peer.py");
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
-  int rc = ::posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+  int rc = ::posix_spawnp(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(in_pipe[0]);
   ::close(out_pipe[1]);
@@ -133,7 +147,7 @@ PythonPeer::PythonPeer(std::vector<std::string> args) {
   if (rc != 0) {
     ::close(stdin_fd_);
     ::close(stdout_fd_);
-    throw std::runtime_error("posix_spawn /usr/bin/python3 failed: " + std::to_string(rc));
+    throw std::runtime_error("posix_spawn " + argv_s[0] + " failed: " + std::to_string(rc));
   }
   reader_ = std::thread([this] { read_loop(); });
 }

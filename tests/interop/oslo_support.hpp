@@ -1,6 +1,6 @@
 #pragma once
 // Helpers for the oslo.messaging interop tests: the broker URLs, unique names, the Python peer
-// process (tests/interop/oslo_peer.py run by /usr/bin/python3), and strict JSON comparison.
+// process (tests/interop/oslo_peer.py, run by python_command()), and strict JSON comparison.
 
 #include <herald/notification.hpp>
 #include <herald/transport.hpp>
@@ -41,6 +41,13 @@ std::string json_diff(const rapidjson::Value& expected, const rapidjson::Value& 
 
 /// Compact JSON text of a value.
 std::string to_json(const rapidjson::Value& value);
+
+/// The command that runs oslo_peer.py: the words of env HERALD_OSLO_PYTHON, default
+/// "/usr/bin/python3" (oslo.messaging 14). "scripts/rabbitmq python" runs the interpreter of the
+/// broker version in RMQ_VERSION (4: oslo.messaging 16.1 in the trixie chroot); "env
+/// RMQ_VERSION=4 scripts/rabbitmq python" picks oslo 16.1 whatever the broker. Relative paths (a
+/// word with a '/' and no '=') are taken from the source tree, a bare command name from PATH.
+std::vector<std::string> python_command();
 
 /// The Python peer as a child process. stdout is read line by line into JSON documents;
 /// closing stdin asks a `listen` peer to stop. The destructor closes stdin and kills the peer
