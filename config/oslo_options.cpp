@@ -10,7 +10,7 @@ namespace {
 using enum OptionType;
 using enum OptionUse;
 
-constexpr std::string_view kQuorum = "quorum queues are not implemented by Herald yet";
+constexpr std::string_view kQuorum = "transient quorum queues are for RPC replies only";
 constexpr std::string_view kClientCert = "client certificates are not implemented by Herald yet";
 constexpr std::string_view kKombu = "a kombu (AMQP 0-9-1) setting with no AMQP 1.0 counterpart in Herald";
 
@@ -38,13 +38,14 @@ constexpr std::array kSpecs = {
     OptionSpec{kRabbitGroup, "ssl_ca_file", string, query, "ssl_ca_file"},
     OptionSpec{kRabbitGroup, "rabbit_login_method", string, query, "sasl_mechanisms"},
     OptionSpec{kRabbitGroup, "rabbit_qos_prefetch_count", integer, herald, {}, 0, 1000000},
+    OptionSpec{kRabbitGroup, "rabbit_quorum_queue", boolean, query, "rabbit_quorum_queue"},
+    OptionSpec{kRabbitGroup, "rabbit_quorum_delivery_limit", integer, query, "rabbit_quorum_delivery_limit", 0, 2147483647},
+    OptionSpec{kRabbitGroup, "rabbit_quorum_max_memory_length", integer, query, "rabbit_quorum_max_memory_length", 0, 2147483647},
+    OptionSpec{kRabbitGroup, "rabbit_quorum_max_memory_bytes", integer, query, "rabbit_quorum_max_memory_bytes", 0, 2147483647},
+    OptionSpec{kRabbitGroup, "rabbit_quroum_max_memory_length", integer, query, "rabbit_quorum_max_memory_length", 0, 2147483647},
+    OptionSpec{kRabbitGroup, "rabbit_quroum_max_memory_bytes", integer, query, "rabbit_quorum_max_memory_bytes", 0, 2147483647},
+    OptionSpec{kRabbitGroup, "rabbit_transient_queues_ttl", integer, query, "rabbit_transient_queues_ttl", 1, 2147483647},
     // [oslo_messaging_rabbit], known and not implemented
-    OptionSpec{kRabbitGroup, "rabbit_quorum_queue", boolean, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "rabbit_quorum_delivery_limit", integer, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "rabbit_quorum_max_memory_length", integer, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "rabbit_quorum_max_memory_bytes", integer, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "rabbit_quroum_max_memory_length", integer, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "rabbit_quroum_max_memory_bytes", integer, not_implemented, {}, 0, 0, {}, {}, kQuorum},
     OptionSpec{kRabbitGroup, "rabbit_transient_quorum_queue", boolean, not_implemented, {}, 0, 0, {}, {}, kQuorum},
     OptionSpec{kRabbitGroup, "ssl_cert_file", string, not_implemented, {}, 0, 0, {}, {}, kClientCert},
     OptionSpec{kRabbitGroup, "ssl_key_file", string, not_implemented, {}, 0, 0, {}, {}, kClientCert},
@@ -60,7 +61,6 @@ constexpr std::array kSpecs = {
     OptionSpec{kRabbitGroup, "kombu_reconnect_splay", seconds, not_implemented},
     OptionSpec{kRabbitGroup, "rabbit_retry_interval", integer, not_implemented, {}, 0, 0, {}, {}, "use kombu_reconnect_delay"},
     OptionSpec{kRabbitGroup, "rabbit_retry_backoff", integer, not_implemented, {}, 0, 0, {}, {}, "Herald doubles the delay"},
-    OptionSpec{kRabbitGroup, "rabbit_transient_queues_ttl", integer, not_implemented, {}, 0, 0, {}, {}, "RPC queues only"},
     OptionSpec{kRabbitGroup, "enable_cancel_on_failover", boolean, not_implemented, {}, 0, 0, {}, {}, kKombu},
     OptionSpec{kRabbitGroup, "direct_mandatory_flag", boolean, not_implemented, {}, 0, 0, {}, {}, "RPC only"},
     OptionSpec{kRabbitGroup, "use_queue_manager", boolean, not_implemented, {}, 0, 0, {}, {}, "RPC only"},

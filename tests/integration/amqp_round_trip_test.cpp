@@ -104,7 +104,8 @@ TEST(AmqpRoundTrip, SecondHostTakesOverWhenTheFirstIsDown) {
   TransportOptions options;
   options.logger = log.logger;
   // Port 1 on loopback: connection refused.
-  std::string url = "amqp://guest:guest@127.0.0.1:1,guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/";
+  std::string url =
+      with_test_options("amqp://guest:guest@127.0.0.1:1,guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/");
   auto transport = Transport::open(url, options);
   const std::string exchange = unique_name("x");
   const std::string key = unique_name("t") + ".info";
@@ -130,7 +131,8 @@ TEST(AmqpRoundTrip, VirtualHostFromTheUrlPathIsUsed) {
   const std::string vhost = "herald-it-vhost";
   ASSERT_TRUE(broker_script("ctl -q add_vhost " + vhost + " 2>/dev/null || true"));
   ASSERT_TRUE(broker_script("ctl -q set_permissions -p " + vhost + " guest '.*' '.*' '.*'"));
-  auto transport = Transport::open(broker_url().substr(0, broker_url().size() - 1) + "/" + vhost);
+  auto transport =
+      Transport::open(with_test_options("amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + vhost));
   const std::string exchange = unique_name("x");
   const std::string key = unique_name("t") + ".info";
   auto listener = transport->driver().listen({{{key, exchange, key}}, 10});

@@ -12,13 +12,14 @@ int broker_port() {
   return port && *port ? std::atoi(port) : 5672;
 }
 
-std::string broker_url(const std::string& query) {
-  // HERALD_TEST_URL_OPTIONS (e.g. amqp_durable_queues=true, for RabbitMQ 4 with transient
-  // non-exclusive queues denied) is appended to every test URL's query.
-  std::string all = query;
+std::string with_test_options(std::string url) {
   const char* extra = std::getenv("HERALD_TEST_URL_OPTIONS");
-  if (extra && *extra) all += (all.empty() ? "?" : "&") + std::string(extra);
-  return "amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + all;
+  if (extra && *extra) url += (url.find('?') == std::string::npos ? "?" : "&") + std::string(extra);
+  return url;
+}
+
+std::string broker_url(const std::string& query) {
+  return with_test_options("amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + query);
 }
 
 std::string unique_name(const std::string& what) {

@@ -17,7 +17,9 @@
 namespace herald::test {
 namespace {
 
-std::string rabbit_url() { return "rabbit://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/"; }
+std::string rabbit_url() {
+  return with_test_options("rabbit://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/");
+}
 
 std::string oslo_config(const std::string& topic) {
   return "[DEFAULT]\n"
@@ -36,7 +38,7 @@ std::string oslo_config(const std::string& topic) {
          "[oslo_messaging_rabbit]\n"
          "heartbeat_timeout_threshold = 30\n"
          "kombu_reconnect_delay = 0.2\n"
-         "rabbit_quorum_queue = false\n";
+         "rabbit_ha_queues = false\n";
 }
 
 TEST(CliConfig, ListenerConfiguredOnlyByAnOsloFileReceives) {
@@ -63,7 +65,7 @@ TEST(CliConfig, ListenerConfiguredOnlyByAnOsloFileReceives) {
   }
   EXPECT_EQ(ids.size(), 5u);
   // The unimplemented option is listed once, at start.
-  EXPECT_NE(listened.err.find("rabbit_quorum_queue"), std::string::npos) << listened.err;
+  EXPECT_NE(listened.err.find("rabbit_ha_queues"), std::string::npos) << listened.err;
 }
 
 TEST(CliConfig, EnvironmentAndFlagsOverrideTheFile) {
@@ -88,7 +90,7 @@ TEST(CliConfig, ConfigShowMasksThePassword) {
   if (cli_path().empty()) GTEST_SKIP() << "the herald CLI is not built in this configuration";
   TempFile conf(
       "[DEFAULT]\ntransport_url = rabbit://nova:n0va-s3cret@ctl1:5672,nova:n0va-s3cret@ctl2:5672/\n"
-      "[oslo_messaging_rabbit]\nssl = true\nssl_ca_file = /etc/ssl/ca.pem\nrabbit_quorum_queue = true\n"
+      "[oslo_messaging_rabbit]\nssl = true\nssl_ca_file = /etc/ssl/ca.pem\nrabbit_ha_queues = true\n"
       "[herald]\nssl_key_password = k3y-pass\n");
   CommandResult shown = run_command(cli_path() + " config show --config-file " + conf.path());
   EXPECT_EQ(shown.status, 0) << shown.err;
@@ -96,7 +98,7 @@ TEST(CliConfig, ConfigShowMasksThePassword) {
   EXPECT_EQ(shown.out.find("k3y-pass"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("nova:****@ctl1:5672"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("amqps://"), std::string::npos) << shown.out;
-  EXPECT_NE(shown.out.find("rabbit_quorum_queue"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("rabbit_ha_queues"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find(conf.path() + ":2"), std::string::npos) << shown.out;
 }
 

@@ -135,12 +135,12 @@ TEST(ConfigLoad, BooleansInEveryOsloSpelling) {
 
 TEST(ConfigLoad, UnknownAndUnimplementedOptionsAreListedOnce) {
   const ConfigText first{"a.conf",
-                         "[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\nnot_an_option = 1\n"
+                         "[oslo_messaging_rabbit]\nrabbit_ha_queues = true\nnot_an_option = 1\n"
                          "[oslo_messaging_notifications]\ntopic = typo\n"};
-  const ConfigText second{"b.conf", "[oslo_messaging_rabbit]\nrabbit_quorum_queue = false\n"};
+  const ConfigText second{"b.conf", "[oslo_messaging_rabbit]\nrabbit_ha_queues = false\n"};
   Config config = load({first, second});
   ASSERT_EQ(config.ignored.size(), 3u);
-  EXPECT_EQ(config.ignored[0].option, "rabbit_quorum_queue");
+  EXPECT_EQ(config.ignored[0].option, "rabbit_ha_queues");
   EXPECT_EQ(config.ignored[0].origin.to_string(), "b.conf:2");  // where it was set last
   EXPECT_NE(config.ignored[0].reason.find("quorum"), std::string::npos);
   EXPECT_EQ(config.ignored[1].option, "not_an_option");
@@ -149,7 +149,7 @@ TEST(ConfigLoad, UnknownAndUnimplementedOptionsAreListedOnce) {
   EXPECT_EQ(config.ignored[2].option, "topic");
   const std::string summary = config.ignored_summary();
   EXPECT_NE(summary.find("3 option(s)"), std::string::npos) << summary;
-  EXPECT_NE(summary.find("[oslo_messaging_rabbit] rabbit_quorum_queue (b.conf:2"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("[oslo_messaging_rabbit] rabbit_ha_queues (b.conf:2"), std::string::npos) << summary;
 }
 
 TEST(ConfigLoad, ContinuationLinesInAList) {
@@ -246,7 +246,7 @@ topics = notifications,
 amqp_durable_queues = true
 heartbeat_timeout_threshold = 30
 kombu_reconnect_delay = 0.5
-rabbit_quorum_queue = true
+rabbit_ha_queues = true
 rabbit_qos_prefetch_count = 64
 
 [placement]
@@ -266,7 +266,7 @@ server_listen = $my_ip
   EXPECT_EQ(config.topics, (std::vector<std::string>{"notifications", "versioned_notifications"}));
   EXPECT_EQ(config.server_options().credit_window, 64u);
   ASSERT_EQ(config.ignored.size(), 1u) << config.ignored_summary();
-  EXPECT_EQ(config.ignored[0].option, "rabbit_quorum_queue");
+  EXPECT_EQ(config.ignored[0].option, "rabbit_ha_queues");
   EXPECT_EQ(config.ignored[0].origin.to_string(), "/etc/nova/nova.conf:35");
   EXPECT_EQ(config.describe().find("s3cret"), std::string::npos);
 }

@@ -49,9 +49,9 @@ TEST(ConfigTransportUrl, QueryOptionsOfTheUrlWinOverTheGroup) {
 TEST(ConfigTransportUrl, OsloQueryOptionsOfARabbitUrlAreTranslated) {
   Config config = load(
       "[DEFAULT]\ntransport_url = "
-      "rabbit://u:p@h:5671/?ssl=1&heartbeat_timeout_threshold=30&rabbit_quorum_queue=true&in_flight_window=9\n");
+      "rabbit://u:p@h:5671/?ssl=1&heartbeat_timeout_threshold=30&rabbit_ha_queues=true&in_flight_window=9\n");
   EXPECT_EQ(config.transport_url, "amqps://u:p@h:5671/?idle_timeout=30&in_flight_window=9");
-  EXPECT_TRUE(ignored(config, "rabbit_quorum_queue"));
+  EXPECT_TRUE(ignored(config, "rabbit_ha_queues"));
 }
 
 TEST(ConfigTransportUrl, LoginMethod) {
@@ -79,6 +79,22 @@ TEST(ConfigTransportUrl, HeraldGroupOptionsGoToTheQuery) {
 TEST(ConfigTransportUrl, VirtualHostsAndOddCharactersSurvive) {
   EXPECT_EQ(load("[DEFAULT]\ntransport_url = amqp://u%40x:p%2Fq@h//\n").transport_url, "amqp://u%40x:p%2Fq@h/%2F");
   EXPECT_EQ(load("[DEFAULT]\ntransport_url = amqp://u:p@[::1]:5672/vh\n").transport_url, "amqp://u:p@[::1]:5672/vh");
+}
+
+}  // namespace
+}  // namespace herald
+
+namespace herald {
+namespace {
+
+TEST(ConfigTransportUrl, QuorumQueueOptionsBecomeQueryOptions) {
+  Config config = load(
+      "[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\nrabbit_quorum_delivery_limit = 10\n"
+      "rabbit_quroum_max_memory_length = 500\nrabbit_transient_queues_ttl = 60\n");
+  EXPECT_EQ(config.transport_url,
+            "amqp://guest:guest@localhost:5672/?rabbit_quorum_delivery_limit=10&rabbit_quorum_max_memory_length=500"
+            "&rabbit_quorum_queue=true&rabbit_transient_queues_ttl=60");
+  EXPECT_TRUE(config.ignored.empty()) << config.ignored_summary();
 }
 
 }  // namespace
