@@ -242,10 +242,7 @@ void AmqpConnection::stop_listener(const std::shared_ptr<ListenerCore>& core) {
                              it->second.queue);
               auto receiver = receivers_.find(link);
               if (receiver != receivers_.end()) {
-                try {
-                  receiver->second.session().close();
-                } catch (const std::exception&) {
-                }
+                end_session(receiver->second.session());
                 receivers_.erase(receiver);
               }
               machine_.on_link_detached(std::chrono::steady_clock::now(), link);
@@ -305,7 +302,7 @@ void AmqpConnection::run(action::CloseConnection&) {
 }
 
 void AmqpConnection::run(action::AttachSender& a) {
-  if (!connected_) return;
+  if (!connected_ || defer_attach(a)) return;
   // One session per link: RabbitMQ reports a bad address by ending the whole session.
   proton::session session = connection_.open_session();
   proton::sender_options link_options;
@@ -318,7 +315,7 @@ void AmqpConnection::run(action::AttachSender& a) {
 }
 
 void AmqpConnection::run(action::AttachReceiver& a) {
-  if (!connected_) return;
+  if (!connected_ || defer_attach(a)) return;
   proton::session session = connection_.open_session();
   proton::receiver_options link_options;
   link_options.name(link_name(a.link));
@@ -426,10 +423,7 @@ void AmqpConnection::run(action::ConsumerLinkLost& a) {
   if (auto it = consumers_.find(a.consumer); it != consumers_.end()) it->second.core->drop_ready(a.link);
   std::erase_if(deliveries_, [&](const auto& entry) { return entry.second.link == a.link; });
   if (auto it = receivers_.find(a.link); it != receivers_.end()) {
-    try {
-      if (connected_) it->second.session().close();
-    } catch (const std::exception&) {
-    }
+    if (connected_) end_session(it->second.session());
     receivers_.erase(it);
   }
 }
@@ -484,6 +478,11 @@ void AmqpConnection::on_container_start(proton::container&) {
 }
 
 void AmqpConnection::tick() {
+  if (!deferred_attaches_.empty() &&
+      std::chrono::steady_clock::now() - sessions_ending_since_ > options_.detach_timeout) {
+    sessions_ending_ = 0;
+    run_deferred_attaches();
+  }
   machine_.on_tick(std::chrono::steady_clock::now());
   execute();
   flush_io();
@@ -583,6 +582,8 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   senders_.clear();
   receivers_.clear();
   deliveries_.clear();
+  sessions_ending_ = 0;
+  deferred_attaches_.clear();  // the machine attaches again after the reconnect
   management_lost("connection lost");
   connection_ = proton::connection();
   if (stopping_) {
@@ -668,11 +669,7 @@ LinkId AmqpConnection::link_id_of(const proton::link& link) {
 void AmqpConnection::link_closed(const proton::link& link, const proton::error_condition& error) {
   if (is_management(link)) {
     if (!management_sender_ || link.name() != management_sender_.name()) return;  // an old pair
-    try {
-      proton::session session = link.session();
-      if (session.active()) session.close();
-    } catch (const std::exception&) {
-    }
+    end_session(link.session());
     management_lost(error.empty() ? std::string("detached") : error.what());
     // Declarations keep being retried by their owners; a new pair serves them.
     container_->schedule(to_duration(options_.reconnect_delay), [this] {
@@ -683,11 +680,7 @@ void AmqpConnection::link_closed(const proton::link& link, const proton::error_c
   }
   LinkId id = link_id_of(link);
   if (id == 0) return;
-  try {
-    proton::session session = link.session();
-    if (session.active()) session.close();
-  } catch (const std::exception&) {
-  }
+  end_session(link.session());
   senders_.erase(id);
   receivers_.erase(id);
   machine_.on_link_closed(std::chrono::steady_clock::now(), id, broker_error(error));
@@ -699,10 +692,41 @@ void AmqpConnection::on_session_error(proton::session& session) {
   proton::error_condition error = session.error();
   for (proton::sender sender : session.senders()) link_closed(sender, error);
   for (proton::receiver receiver : session.receivers()) link_closed(receiver, error);
+  end_session(session);
+}
+
+// Proton 0.37 gives a new session the channel of one it just ended, before the broker's end
+// reply arrived; RabbitMQ 4 then ignores the new begin and the link never attaches. So while
+// a session is ending, new attaches wait for its end reply (at most detach_timeout).
+void AmqpConnection::end_session(proton::session session) {
   try {
+    if (!session || session.closed()) return;
     session.close();
+    ++sessions_ending_;
+    sessions_ending_since_ = std::chrono::steady_clock::now();
   } catch (const std::exception&) {
   }
+}
+
+void AmqpConnection::on_session_close(proton::session&) {
+  if (sessions_ending_ > 0) --sessions_ending_;
+  if (sessions_ending_ == 0) run_deferred_attaches();
+}
+
+void AmqpConnection::run_deferred_attaches() {
+  std::vector<Action> deferred;
+  deferred.swap(deferred_attaches_);
+  for (Action& action : deferred) std::visit([this](auto& a) { run(a); }, action);
+}
+
+bool AmqpConnection::defer_attach(Action action) {
+  if (sessions_ending_ == 0) return false;
+  if (std::chrono::steady_clock::now() - sessions_ending_since_ > options_.detach_timeout) {
+    sessions_ending_ = 0;  // no end reply: stop waiting for it
+    return false;
+  }
+  deferred_attaches_.push_back(std::move(action));
+  return true;
 }
 
 void AmqpConnection::on_sender_open(proton::sender& sender) {

@@ -21,6 +21,7 @@
 #include <proton/messaging_handler.hpp>
 #include <proton/receiver.hpp>
 #include <proton/sender.hpp>
+#include <proton/session.hpp>
 #include <proton/work_queue.hpp>
 
 #include <atomic>
@@ -98,6 +99,9 @@ class AmqpConnection final : private proton::messaging_handler {
   bool post(std::function<void()> work);
   void flush_io();
   void link_closed(const proton::link& link, const proton::error_condition& error);
+  void end_session(proton::session session);
+  bool defer_attach(Action action);
+  void run_deferred_attaches();
   static LinkId link_id_of(const proton::link& link);
   // AMQP management link pair (RabbitMQ 4).
   static bool is_management(const proton::link& link);
@@ -112,6 +116,7 @@ class AmqpConnection final : private proton::messaging_handler {
   void on_transport_error(proton::transport& transport) override;
   void on_transport_close(proton::transport& transport) override;
   void on_session_error(proton::session& session) override;
+  void on_session_close(proton::session& session) override;
   void on_sender_open(proton::sender& sender) override;
   void on_sendable(proton::sender& sender) override;
   void on_sender_error(proton::sender& sender) override;
@@ -161,6 +166,9 @@ class AmqpConnection final : private proton::messaging_handler {
   int management_open_ = 0;  // halves of the pair attached (2 = ready)
   std::uint64_t management_generation_ = 0;
   proton::message management_message_;
+  int sessions_ending_ = 0;  // ended by us, the broker's end not yet received
+  std::chrono::steady_clock::time_point sessions_ending_since_{};
+  std::vector<Action> deferred_attaches_;
 
   // Shared state.
   mutable std::mutex status_mutex_;

@@ -25,9 +25,9 @@ std::string oslo_config(const std::string& topic) {
   return "[DEFAULT]\n"
          "debug = true\n"
          "my_ip = 127.0.0.1\n"
-         "transport_url = rabbit://guest:guest@$my_ip:" +
-         std::to_string(broker_port()) +
-         "/\n"
+         "transport_url = " +
+         with_test_options("rabbit://guest:guest@$my_ip:" + std::to_string(broker_port()) + "/") +
+         "\n"
          "[database]\n"
          "connection = mysql+pymysql://nova:dbpass@127.0.0.1/nova\n"
          "[oslo_messaging_notifications]\n"
