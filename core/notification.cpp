@@ -41,7 +41,8 @@ Notification::Notification(const Notification& other)
       event_type(other.event_type),
       priority(other.priority),
       timestamp(other.timestamp),
-      unique_id(other.unique_id) {
+      unique_id(other.unique_id),
+      delivery_count(other.delivery_count) {
   doc_.CopyFrom(other.doc_, doc_.GetAllocator());
 }
 

@@ -43,6 +43,9 @@ struct QueueBinding {
   std::string queue;
   std::string exchange;
   std::string routing_key;
+  /// The queue belongs to one server instance (ServerOptions::broadcast): the broker removes
+  /// it when the instance is gone (exclusive, or expiring), and nobody else consumes it.
+  bool broadcast = false;
 };
 
 /// What a listener consumes.
@@ -66,6 +69,9 @@ class IncomingMessage {
   const std::string& body() const noexcept { return body_; }
   /// True when the broker says it may have been delivered before.
   bool redelivered() const noexcept { return redelivered_; }
+  /// Failed deliveries the broker counted before this one (AMQP header delivery-count:
+  /// RabbitMQ 4 counts `modified` requeues; 0 where the broker does not count).
+  std::uint32_t delivery_count() const noexcept { return delivery_count_; }
   /// The queue it came from.
   const std::string& queue() const noexcept { return queue_; }
 
@@ -76,8 +82,8 @@ class IncomingMessage {
   bool settled() const noexcept { return settled_; }
 
  protected:
-  IncomingMessage(std::string body, bool redelivered, std::string queue)
-      : body_(std::move(body)), redelivered_(redelivered), queue_(std::move(queue)) {}
+  IncomingMessage(std::string body, bool redelivered, std::string queue, std::uint32_t delivery_count = 0)
+      : body_(std::move(body)), redelivered_(redelivered), queue_(std::move(queue)), delivery_count_(delivery_count) {}
   virtual void do_settle(Outcome outcome) = 0;
   /// For destructors of implementations: requeue when nobody settled.
   void settle_if_unsettled() {
@@ -93,6 +99,7 @@ class IncomingMessage {
   std::string body_;
   bool redelivered_ = false;
   std::string queue_;
+  std::uint32_t delivery_count_ = 0;
   bool settled_ = false;
 };
 

@@ -18,6 +18,8 @@
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <random>
+#include <cstdio>
 #include <thread>
 
 namespace herald {
@@ -46,6 +48,15 @@ std::string message_key(const Notification& n, const IncomingMessage& message) {
 }
 
 std::int64_t ticks(Clock::time_point t) { return t.time_since_epoch().count(); }
+
+// `<topic>.broadcast.<12 random hex digits>`: one per server instance, never shared.
+std::string broadcast_queue_name(const std::string& topic) {
+  std::random_device random;
+  std::uint64_t bits = (static_cast<std::uint64_t>(random()) << 32) ^ random();
+  char hex[13];
+  std::snprintf(hex, sizeof hex, "%012llx", static_cast<unsigned long long>(bits & 0xffffffffffffULL));
+  return topic + ".broadcast." + hex;
+}
 
 // ServerOptions::metrics, else the transport's; null when neither has a handle.
 std::shared_ptr<ServerInstruments> server_instruments(const std::shared_ptr<Transport>& transport,
@@ -102,7 +113,11 @@ class ServerCore {
     std::vector<Priority> priorities = single_ ? single_->priorities() : batch_->priorities();
     if (priorities.empty()) throw ConfigError("endpoints: no endpoint handles any priority");
     spec_.credit_window = options_.credit_window;
-    spec_.bindings = listen_bindings(targets, priorities, options_.pool, transport_->options().control_exchange);
+    if (options_.broadcast && !options_.pool.empty())
+      throw ConfigError("broadcast: a broadcast server has a queue of its own; it cannot also join pool '" +
+                        options_.pool + "'");
+    spec_.bindings = listen_bindings(targets, priorities, options_.pool, transport_->options().control_exchange,
+                                     options_.broadcast ? broadcast_queue_name(targets.front().topic) : "");
   }
 
   ~ServerCore() {
@@ -322,7 +337,9 @@ class ServerCore {
   // Decodes `message`; on failure dead-letters it with one warning and returns nullopt.
   std::optional<Notification> decode_or_dead_letter(IncomingMessage& message) {
     try {
-      return decode(message.body());
+      Notification n = decode(message.body());
+      n.delivery_count = message.delivery_count();
+      return n;
     } catch (const Error& e) {
       bool unknown = e.code() == make_error_code(Errc::unknown_priority);
       count(unknown ? Settlement::unknown_priority : Settlement::undecodable);
@@ -353,7 +370,8 @@ class ServerCore {
       message.ack();
       return;
     }
-    std::uint32_t times = redeliveries_.increment(key);
+    // This server's own count, or the broker's where it counts (RabbitMQ 4: across the fleet).
+    std::uint32_t times = std::max(redeliveries_.increment(key), message.delivery_count() + 1);
     if (times > options_.max_redeliveries) {
       count(Settlement::redelivery_limit);
       logger_->warn("notification server: {} ({}) requeued {} times, over max_redeliveries={}; dead-lettered",

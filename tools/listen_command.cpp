@@ -25,6 +25,7 @@ struct ListenArgs {
   std::string topic;
   std::string priorities;
   std::string pool;
+  bool broadcast = false;
   std::string publisher_id_regex;
   std::string event_type_regex;
   std::vector<std::string> context_rules;
@@ -128,6 +129,7 @@ int run_listen(const ListenArgs& args) {
   ServerOptions options = config.server_options();
   options.workers = 1;  // keeps output in arrival order
   options.pool = args.pool;
+  options.broadcast = args.broadcast;
   options.allow_requeue = true;
   options.max_redeliveries = 1'000'000;
   options.logger = logger;
@@ -185,6 +187,10 @@ void add_listen_command(CLI::App& app, int& exit_code) {
                        "oslo_messaging_notifications", "topics", as_is(args->topic));
   cmd->add_option("--priority", args->priorities, "Priorities, comma-separated (default: all seven)");
   cmd->add_option("--pool", args->pool, "Pool name (one shared queue per pool)");
+  cmd->add_flag("--broadcast", args->broadcast,
+                "Receive every notification, whatever other listeners run (a queue of this process's own, "
+                "removed when it stops)")
+      ->excludes("--pool");
   cmd->add_option("--publisher-id", args->publisher_id_regex, "Regex on publisher_id (re.match semantics)");
   cmd->add_option("--event-type", args->event_type_regex, "Regex on event_type (re.match semantics)");
   cmd->add_option("--context", args->context_rules, "KEY=REGEX on a top-level context key (repeatable)");

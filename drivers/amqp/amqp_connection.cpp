@@ -808,6 +808,7 @@ void AmqpConnection::on_message(proton::delivery& delivery, proton::message& mes
   ready.link_id = link;
   ready.delivery_id = id;
   ready.redelivered = !message.first_acquirer() || message.delivery_count() > 0;
+  ready.delivery_count = message.delivery_count();
   if (consumer) ready.queue = consumer->queue;
   if (!consumer || !consumer->core->push(std::move(ready))) machine_.settle(now, link, id, Outcome::requeue);
   execute();

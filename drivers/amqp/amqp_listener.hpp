@@ -14,7 +14,8 @@ namespace herald::detail {
 class AmqpIncomingMessage final : public IncomingMessage {
  public:
   AmqpIncomingMessage(ReadyDelivery&& delivery, std::shared_ptr<Bridge> bridge)
-      : IncomingMessage(std::move(delivery.body), delivery.redelivered, std::move(delivery.queue)),
+      : IncomingMessage(std::move(delivery.body), delivery.redelivered, std::move(delivery.queue),
+                        delivery.delivery_count),
         bridge_(std::move(bridge)),
         link_id_(delivery.link_id),
         delivery_id_(delivery.delivery_id) {}

@@ -23,6 +23,7 @@ struct ReadyDelivery {
   std::uint64_t delivery_id = 0;
   std::string body;
   bool redelivered = false;
+  std::uint32_t delivery_count = 0;
   std::string queue;
 };
 

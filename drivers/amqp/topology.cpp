@@ -71,6 +71,7 @@ Topology::Topology(const AmqpOptions& options, std::shared_ptr<spdlog::logger> l
       durable_(options.durable_queues || options.quorum_queues),
       queue_spec_(notification_queue_spec(options)),
       dead_letter_spec_(dead_letter_queue_spec(options)),
+      transient_queues_ttl_(options.transient_queues_ttl),
       dead_letter_exchange_(options.dead_letter_exchange),
       dead_letter_queue_(options.dead_letter_queue),
       logger_(std::move(logger)),
@@ -104,7 +105,7 @@ void Topology::declare_binding_locked(const QueueBinding& binding, bool force) {
     exchanges_.insert(binding.exchange);
   }
   if (!queues_.contains(binding.queue)) {
-    sink_->declare_queue(binding.queue, queue_spec_);
+    sink_->declare_queue(binding.queue, binding.broadcast ? broadcast_spec() : queue_spec_);
     queues_.insert(binding.queue);
   }
   auto key = std::make_tuple(binding.exchange, binding.queue, binding.routing_key);
@@ -128,6 +129,23 @@ DeclareResult result_of(const std::function<void()>& declare) {
 }
 
 }  // namespace
+
+// A broadcast listener's own queue: deleted when its consumer goes (auto-delete), exclusive
+// to the connection where the sink can declare that (AMQP management, RabbitMQ 4); elsewhere
+// it also expires after rabbit_transient_queues_ttl unused, as oslo's fanout queues (a
+// listener that never attached). Always a classic queue.
+QueueSpec Topology::broadcast_spec() const {
+  QueueSpec spec;
+  spec.auto_delete = true;
+  if (sink_->supports_exclusive()) {
+    spec.exclusive = true;
+  } else {
+    spec.durable = durable_;
+    spec.arguments["x-expires"] = static_cast<std::int64_t>(transient_queues_ttl_.count());
+  }
+  if (!dead_letter_exchange_.empty()) spec.arguments["x-dead-letter-exchange"] = dead_letter_exchange_;
+  return spec;
+}
 
 DeclareResult Topology::declare_address(const std::string& exchange, const std::string& routing_key) {
   if (!enabled_) return {};

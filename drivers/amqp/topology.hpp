@@ -57,11 +57,13 @@ class Topology {
  private:
   void declare_binding_locked(const QueueBinding& binding, bool force);
   void declare_dead_letter_locked();
+  QueueSpec broadcast_spec() const;
 
   bool enabled_;
   bool durable_;  // exchanges: amqp_durable_queues or rabbit_quorum_queue, as oslo
   QueueSpec queue_spec_;
   QueueSpec dead_letter_spec_;
+  std::chrono::milliseconds transient_queues_ttl_;
   std::string dead_letter_exchange_;
   std::string dead_letter_queue_;
   std::shared_ptr<spdlog::logger> logger_;

@@ -166,6 +166,19 @@ class Broker : public std::enable_shared_from_this<Broker> {
     }
   }
 
+  // A stopped broadcast listener's queue stops receiving (what it holds stays until the
+  // transport closes: deliveries may still refer to it).
+  void unbind_broadcast(const std::vector<QueueBinding>& bindings) {
+    std::lock_guard lock(mutex_);
+    for (const QueueBinding& binding : bindings) {
+      if (!binding.broadcast) continue;
+      auto queue = queues_.find(binding.queue);
+      if (queue == queues_.end()) continue;
+      Route& route = route_locked(binding.exchange, binding.routing_key);
+      std::erase(route.queues, queue->second.get());
+    }
+  }
+
   // Takes up to `max` messages from `queues`, round-robin starting at `cursor`.
   template <typename Make>
   void take(std::vector<Queue*>& queues, std::size_t& cursor, std::size_t max, std::chrono::milliseconds timeout,
@@ -381,7 +394,9 @@ class MemoryIncoming final : public IncomingMessage {
 class MemoryListener final : public Listener {
  public:
   MemoryListener(std::shared_ptr<Broker> broker, const ListenSpec& spec)
-      : broker_(std::move(broker)), credit_window_(spec.credit_window == 0 ? 1 : spec.credit_window) {
+      : broker_(std::move(broker)),
+        bindings_(spec.bindings),
+        credit_window_(spec.credit_window == 0 ? 1 : spec.credit_window) {
     broker_->subscribe(spec.bindings, queues_);
   }
   ~MemoryListener() override { stop(); }
@@ -405,11 +420,14 @@ class MemoryListener final : public Listener {
   }
 
   void stop() override {
-    if (!stopped_.exchange(true)) broker_->wake_all();
+    if (stopped_.exchange(true)) return;
+    broker_->unbind_broadcast(bindings_);
+    broker_->wake_all();
   }
 
  private:
   std::shared_ptr<Broker> broker_;
+  std::vector<QueueBinding> bindings_;
   std::size_t credit_window_;
   std::vector<Queue*> queues_;
   std::size_t cursor_ = 0;

@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -45,6 +46,9 @@ class Notification {
   std::string timestamp;
   /// oslo's per-send `_unique_id` (32 hex chars) used for duplicate suppression; may be empty.
   std::string unique_id;
+  /// On receive: failed deliveries the broker counted before this one (RabbitMQ 4 counts every
+  /// requeue; on a quorum queue across all listeners). 0 where the broker does not count.
+  std::uint32_t delivery_count = 0;
 
   /// The payload: any JSON value, normally an object.
   rapidjson::Value& payload() noexcept;

@@ -30,6 +30,12 @@ struct ServerOptions {
   /// Pool name: listeners with the same pool share one queue named after it, bound to every
   /// `<topic>.<priority>`; empty = consume the shared `<topic>.<priority>` queues [pool].
   std::string pool;
+  /// Broadcast handler type (as nameko's): every running server instance gets every
+  /// notification, through a queue of its own bound to every `<topic>.<priority>`, which the
+  /// broker removes when the instance is gone: exclusive to the connection on RabbitMQ 4,
+  /// expiring after `rabbit_transient_queues_ttl` (default 1800 s) unused on RabbitMQ 3.x,
+  /// unbound at stop() on memory://. Excludes `pool`.
+  bool broadcast = false;
   /// Whether `Result::requeue` (or a handler exception) requeues [allow_requeue]. When false
   /// the message is acked and one line is logged, as oslo does.
   bool allow_requeue = false;
