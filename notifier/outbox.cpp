@@ -372,6 +372,14 @@ void Outbox::stop() {
   {
     std::lock_guard io(io_mutex_);
     writer_.close();
+    // An empty outbox leaves no segment behind.
+    std::vector<std::uint64_t> unlink;
+    {
+      std::lock_guard lock(mutex_);
+      delete_segments_locked(true);
+      unlink.swap(to_unlink_);
+    }
+    for (std::uint64_t segment : unlink) ::unlink(segment_path(options_.directory, segment).c_str());
   }
   lock_.reset();  // another process may take the outbox now
   stopped_ = true;
