@@ -115,7 +115,11 @@ int run_drain(const OutboxArgs& args) {
   std::printf("drained %s via %s: %llu confirmed, %llu failed, %llu left in %.3f s\n", args.directory.c_str(),
               transport->url().to_string().c_str(), static_cast<unsigned long long>(stats.confirmed),
               static_cast<unsigned long long>(stats.failed), static_cast<unsigned long long>(stats.depth), seconds);
-  if (stats.depth != 0) return kExitIncomplete;
+  if (stats.depth != 0) {
+    // The rest stays in the outbox (closed above); do not wait for the transport's window.
+    exit_at(Clock::now(), kExitIncomplete);
+    return kExitIncomplete;
+  }
   return stats.failed == 0 ? kExitOk : kExitFailures;
 }
 

@@ -214,7 +214,8 @@ int run_send(const SendArgs& args) {
     std::lock_guard lock(failures_mutex);
     failures.push_back(failure);
   };
-  Notifier notifier(transport, options);
+  std::optional<Notifier> notifier_holder;  // closed before the transport (see the end)
+  Notifier& notifier = notifier_holder.emplace(transport, options);
   const std::uint64_t replayed = notifier.outbox_stats() ? notifier.outbox_stats()->replayed : 0;
   if (replayed)
     std::fprintf(stderr, "herald send: %llu unconfirmed notification(s) in the outbox from an earlier run are sent again\n",
@@ -293,6 +294,13 @@ int run_send(const SendArgs& args) {
   // After a signal, closing the transport (it waits for unconfirmed sends) must also end by the
   // shutdown deadline.
   if (stop_deadline) exit_at(*stop_deadline, code);
+  if (notifier.outbox_stats()) {
+    // What is unconfirmed is in the outbox, on disk once the notifier closes it: waiting for the
+    // transport to confirm it as well would only hold the exit (up to send_timeout).
+    const bool unconfirmed = notifier.stats().pending != 0;
+    notifier_holder.reset();
+    if (unconfirmed) exit_at(Clock::now(), code);
+  }
   return code;
 }
 
