@@ -138,7 +138,10 @@ std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::
         reason = "the outbox is closed";
         break;
       }
-      if (ledger_.bytes() + size <= options_.max_bytes) break;
+      // Room for the record and for the done records that will name every entry (8 bytes
+      // each, plus one record header): confirmations never push the files past max_bytes.
+      const std::uint64_t reserve = 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4;
+      if (ledger_.bytes() + size + reserve <= options_.max_bytes) break;
       bool refused = false;
       switch (options_.full_policy) {
         case OutboxFullPolicy::fail_new:
@@ -152,7 +155,7 @@ std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::
         }
         case OutboxFullPolicy::block:
           if (space_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              ledger_.bytes() + size > options_.max_bytes)
+              ledger_.bytes() + size + 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4 > options_.max_bytes)
             refused = true;
           break;
       }
@@ -202,7 +205,8 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
     ledger_.remove(id);
     auto node = records_.extract(id);
     sent_at_.erase(id);
-    done_ids_.push_back(id);
+    // No done record: their segment is deleted at the next commit (a crash before that only
+    // brings them back as duplicates).
     if (!node.empty()) dropped.push_back(std::move(node.mapped()));
   }
   stats_.dropped += dropped.size();
