@@ -17,6 +17,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kMaxProblemLines = 20;
+constexpr std::size_t kPumpBatch = 256;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -291,6 +292,7 @@ void Outbox::committer_loop() {
 }
 
 void Outbox::pump_loop() {
+  std::vector<std::pair<std::uint64_t, OutgoingMessage>> batch;
   std::unique_lock lock(mutex_);
   for (;;) {
     pump_cv_.wait(lock, [&] {
@@ -301,15 +303,22 @@ void Outbox::pump_loop() {
       pump_cv_.wait_until(lock, retry_after_, [&] { return stopping_; });
       continue;
     }
-    const std::optional<std::uint64_t> id = ledger_.take_next();
-    if (!id) continue;
-    const OutboxRecord& r = records_.at(*id);
-    OutgoingMessage message{r.exchange, r.routing_key, r.body, r.message_id, r.retry};
-    sent_at_[*id] = Clock::now();
+    // A batch per lock: the appending threads contend for the same mutex.
+    batch.clear();
+    const auto now = Clock::now();
+    while (batch.size() < kPumpBatch && ledger_.in_flight() < options_.max_in_flight) {
+      const std::optional<std::uint64_t> id = ledger_.take_next();
+      if (!id) break;
+      const OutboxRecord& r = records_.at(*id);
+      batch.emplace_back(*id, OutgoingMessage{r.exchange, r.routing_key, r.body, r.message_id, r.retry});
+      sent_at_[*id] = now;
+    }
     lock.unlock();
-    driver_.send(std::move(message), [weak = weak_from_this(), id = *id](std::error_code ec, std::string_view reason) {
-      if (auto self = weak.lock()) self->on_sent(id, ec, reason);
-    });
+    const std::weak_ptr<Outbox> weak = weak_from_this();
+    for (auto& [id, message] : batch)
+      driver_.send(std::move(message), [weak, id = id](std::error_code ec, std::string_view reason) {
+        if (auto self = weak.lock()) self->on_sent(id, ec, reason);
+      });
     lock.lock();
   }
 }

@@ -2,12 +2,12 @@
 
 #include <herald/error.hpp>
 
-#include <boost/crc.hpp>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -45,11 +45,13 @@ std::uint64_t get_u64(const char* p) {
   return v;
 }
 
+// CRC-32 (IEEE, as zlib, gzip and PNG) of the type byte and the payload. zlib's is several
+// times faster than a byte-wise table (Boost.CRC was 14 % of a group-commit run's CPU).
 std::uint32_t record_crc(std::uint8_t type, std::string_view payload) {
-  boost::crc_32_type crc;
-  crc.process_byte(type);
-  crc.process_bytes(payload.data(), payload.size());
-  return crc.checksum();
+  const unsigned char type_byte = type;
+  uLong crc = ::crc32(0L, &type_byte, 1);
+  crc = ::crc32_z(crc, reinterpret_cast<const Bytef*>(payload.data()), payload.size());
+  return static_cast<std::uint32_t>(crc);
 }
 
 // Writes the header in front of the payload already appended at `payload_start`.
