@@ -7,13 +7,13 @@
 // The per-message mode sends count/20 notifications (one fdatasync each would take minutes).
 #include <herald/herald.hpp>
 
+#include <unistd.h>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   run_once(transport, modes[0], std::max<std::size_t>(count / 10, 1), dir);
   std::vector<std::vector<double>> rates(3);
   for (int r = 0; r < runs; ++r)  // interleaved, so that drift hits every mode alike
-    for (std::size_t m = 0; m < 3; ++m) rates[m].push_back(run_once(transport, modes[m], count / modes[m].divisor, dir));
+    for (std::size_t m = 0; m < 3; ++m)
+      rates[m].push_back(run_once(transport, modes[m], count / modes[m].divisor, dir));
   std::filesystem::remove_all(dir);
   std::printf("url %s, %d runs, %zu notifications per run (fsync per message: %zu)\n",
               transport->url().to_string().c_str(), runs, count, count / modes[2].divisor);

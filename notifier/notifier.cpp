@@ -90,8 +90,12 @@ void NotifierCore::on_outbox_outcome(const OutboxOutcome& outcome) {
     complete(outcome.error, nullptr);
     return;
   }
-  SendFailure failure{std::string(outcome.message_id), std::string(outcome.event_type), outcome.priority,
-                      std::string(outcome.routing_key), outcome.error, std::string(outcome.reason)};
+  SendFailure failure{std::string(outcome.message_id),
+                      std::string(outcome.event_type),
+                      outcome.priority,
+                      std::string(outcome.routing_key),
+                      outcome.error,
+                      std::string(outcome.reason)};
   complete(outcome.error, &failure);
 }
 
@@ -125,8 +129,9 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
           outbox_->append(std::move(message), notification.priority, notification.event_type, reason);
       if (refused) {
         if (instruments_) instruments_->failed(notification.priority, refused);
-        const SendFailure failure{notification.message_id, notification.event_type, notification.priority,
-                                  std::move(routing_key), refused, std::move(reason)};
+        const SendFailure failure{
+            notification.message_id, notification.event_type, notification.priority, std::move(routing_key), refused,
+            std::move(reason)};
         complete(refused, &failure);
       }
       continue;

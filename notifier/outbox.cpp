@@ -25,8 +25,8 @@ std::int64_t now_ms() {
 }
 
 std::uint64_t entry_record_size(const OutboxRecord& r) {
-  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() +
-         r.message_id.size() + r.event_type.size() + r.body.size();
+  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
+         r.event_type.size() + r.body.size();
 }
 
 // Failures after which the entry stays in the outbox and is sent again: the transport's own
@@ -95,9 +95,10 @@ void Outbox::recover() {
   stats_.replayed = scan.live.size();
   stats_.corrupt_records = scan.corrupt_records;
   if (!scan.live.empty())
-    logger_->warn("outbox {}: {} unconfirmed notification(s) from an earlier run, sending them again (the "
-                  "broker may have some of them already)",
-                  options_.directory, scan.live.size());
+    logger_->warn(
+        "outbox {}: {} unconfirmed notification(s) from an earlier run, sending them again (the "
+        "broker may have some of them already)",
+        options_.directory, scan.live.size());
   delete_segments_locked(false);
   if (instruments_) instruments_->replayed(scan.live.size());
 }
@@ -247,8 +248,7 @@ void Outbox::commit() {
     }
     chunks.swap(pending_);
     // A deleted segment's queued bytes are never written (it would come back as a new file).
-    if (any_deleted_)
-      std::erase_if(chunks, [&](const Chunk& c) { return c.segment <= highest_deleted_; });
+    if (any_deleted_) std::erase_if(chunks, [&](const Chunk& c) { return c.segment <= highest_deleted_; });
     upto = last_id_;
     has_entries = upto > durable_upto_;
   }
@@ -295,9 +295,8 @@ void Outbox::pump_loop() {
   std::vector<std::pair<std::uint64_t, OutgoingMessage>> batch;
   std::unique_lock lock(mutex_);
   for (;;) {
-    pump_cv_.wait(lock, [&] {
-      return stopping_ || (ledger_.ready() > 0 && ledger_.in_flight() < options_.max_in_flight);
-    });
+    pump_cv_.wait(lock,
+                  [&] { return stopping_ || (ledger_.ready() > 0 && ledger_.in_flight() < options_.max_in_flight); });
     if (stopping_) return;
     if (Clock::now() < retry_after_) {
       pump_cv_.wait_until(lock, retry_after_, [&] { return stopping_; });
@@ -356,8 +355,8 @@ void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view r
 
 void Outbox::report(const OutboxRecord& r, std::error_code error, std::string_view reason, Clock::duration latency) {
   if (!on_outcome_) return;
-  OutboxOutcome outcome{static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason,
-                        latency};
+  OutboxOutcome outcome{
+      static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason, latency};
   try {
     on_outcome_(outcome);
   } catch (...) {

@@ -61,8 +61,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
   /// Writes `message`. Returns {} once it is in the outbox (durable per the mode), or
   /// Errc::overflow with `reason` when the full policy refused it.
-  std::error_code append(OutgoingMessage message, Priority priority, std::string_view event_type,
-                         std::string& reason);
+  std::error_code append(OutgoingMessage message, Priority priority, std::string_view event_type, std::string& reason);
   /// Starts the committer and the pump (separate from open() so that replayed entries are
   /// counted by the owner before any outcome arrives).
   void start();

@@ -298,7 +298,8 @@ OutboxLock::OutboxLock(const std::string& directory) {
   }
   // The holder's pid, for operators (informational only; the flock is the lock).
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) == 0) [[maybe_unused]] auto n = ::pwrite(fd_, pid.data(), pid.size(), 0);
+  if (::ftruncate(fd_, 0) == 0) [[maybe_unused]]
+    auto n = ::pwrite(fd_, pid.data(), pid.size(), 0);
 }
 
 OutboxLock::~OutboxLock() {
@@ -335,7 +336,8 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw Error(Errc::transport_error, "outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
+    if (n < 0)
+      throw Error(Errc::transport_error, "outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -343,7 +345,8 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
 void SegmentWriter::sync() {
   if (fd_ < 0) return;
   if (::fdatasync(fd_) != 0)
-    throw Error(Errc::transport_error, "outbox: " + errno_text("fdatasync failed on", segment_path(directory_, index_)));
+    throw Error(Errc::transport_error,
+                "outbox: " + errno_text("fdatasync failed on", segment_path(directory_, index_)));
   if (new_file_) {
     // The new file's directory entry must be durable too.
     const int dir = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -46,8 +46,8 @@ std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::strin
 struct SegmentScan {
   std::vector<OutboxRecord> entries;
   std::vector<std::uint64_t> done;
-  std::uint64_t corrupt_records = 0;       ///< damaged regions skipped
-  std::vector<std::string> problems;       ///< "offset N: what" per damaged region
+  std::uint64_t corrupt_records = 0;  ///< damaged regions skipped
+  std::vector<std::string> problems;  ///< "offset N: what" per damaged region
 };
 
 /// Parses a segment's bytes (pure). Never throws on bad input.
@@ -56,7 +56,7 @@ SegmentScan parse_segment(std::string_view bytes);
 /// The unconfirmed entries of a whole directory, as recovery sees them.
 struct OutboxScan {
   std::map<std::uint64_t, std::pair<std::uint64_t, OutboxRecord>> live;  ///< id -> (segment, record)
-  std::map<std::uint64_t, std::uint64_t> segment_bytes;                   ///< segment index -> file size
+  std::map<std::uint64_t, std::uint64_t> segment_bytes;                  ///< segment index -> file size
   std::uint64_t max_id = 0;
   std::uint64_t corrupt_records = 0;
   std::vector<std::string> problems;  ///< "<file>: offset N: what"

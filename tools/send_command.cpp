@@ -18,9 +18,9 @@
 #include <functional>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace herald::cli {
@@ -218,7 +218,8 @@ int run_send(const SendArgs& args) {
   Notifier& notifier = notifier_holder.emplace(transport, options);
   const std::uint64_t replayed = notifier.outbox_stats() ? notifier.outbox_stats()->replayed : 0;
   if (replayed)
-    std::fprintf(stderr, "herald send: %llu unconfirmed notification(s) in the outbox from an earlier run are sent again\n",
+    std::fprintf(stderr,
+                 "herald send: %llu unconfirmed notification(s) in the outbox from an earlier run are sent again\n",
                  static_cast<unsigned long long>(replayed));
   // --report-durable: "durable N" on stdout whenever more of this run's notifications are on
   // disk (the first N notify calls are durable), for scripts and the crash tests.

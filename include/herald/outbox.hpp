@@ -48,16 +48,16 @@ struct OutboxOptions {
 
 /// Counters and gauges of one outbox (Notifier::outbox_stats()).
 struct OutboxStats {
-  std::uint64_t depth = 0;          ///< notifications in the outbox (not yet confirmed)
-  std::uint64_t bytes = 0;          ///< bytes of segment files (written or queued for writing)
-  double oldest_age_seconds = 0;    ///< age of the oldest notification in the outbox (0 when empty)
-  std::uint64_t appended = 0;       ///< notifications written by this process
-  std::uint64_t durable = 0;        ///< of `appended`, those on disk; always the first `durable` appended
-  std::uint64_t confirmed = 0;      ///< removed after the broker confirmed them (this process)
-  std::uint64_t failed = 0;         ///< removed after a definitive failure (reported to on_error)
-  std::uint64_t dropped = 0;        ///< removed by the drop_oldest policy (reported to on_error)
-  std::uint64_t refused_full = 0;   ///< new notifications refused because the outbox was full
-  std::uint64_t replayed = 0;       ///< unconfirmed notifications found on start and sent again
+  std::uint64_t depth = 0;            ///< notifications in the outbox (not yet confirmed)
+  std::uint64_t bytes = 0;            ///< bytes of segment files (written or queued for writing)
+  double oldest_age_seconds = 0;      ///< age of the oldest notification in the outbox (0 when empty)
+  std::uint64_t appended = 0;         ///< notifications written by this process
+  std::uint64_t durable = 0;          ///< of `appended`, those on disk; always the first `durable` appended
+  std::uint64_t confirmed = 0;        ///< removed after the broker confirmed them (this process)
+  std::uint64_t failed = 0;           ///< removed after a definitive failure (reported to on_error)
+  std::uint64_t dropped = 0;          ///< removed by the drop_oldest policy (reported to on_error)
+  std::uint64_t refused_full = 0;     ///< new notifications refused because the outbox was full
+  std::uint64_t replayed = 0;         ///< unconfirmed notifications found on start and sent again
   std::uint64_t corrupt_records = 0;  ///< damaged records skipped on start
 };
 
@@ -74,10 +74,10 @@ struct OutboxEntry {
 
 /// What read_outbox() found.
 struct OutboxContents {
-  std::vector<OutboxEntry> entries;  ///< in the order they were written
-  std::uint64_t bytes = 0;           ///< bytes of segment files
+  std::vector<OutboxEntry> entries;   ///< in the order they were written
+  std::uint64_t bytes = 0;            ///< bytes of segment files
   std::vector<std::string> problems;  ///< one line per damaged region (file, offset, what)
-  bool locked = false;               ///< a process holds the outbox now (its contents may change)
+  bool locked = false;                ///< a process holds the outbox now (its contents may change)
 };
 
 /// Reads the unconfirmed notifications of an outbox directory without changing it and without

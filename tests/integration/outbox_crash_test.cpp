@@ -40,9 +40,9 @@ struct TempDir {
 
 std::vector<std::string> send_argv(const std::string& url, const std::string& exchange, const std::string& topic,
                                    const std::string& outbox, std::vector<std::string> extra) {
-  std::vector<std::string> argv = {cli_path(), "send",         "--url",      url,          "--exchange",
-                                   exchange,   "--topic",      topic,        "--priority", "audit",
-                                   "--outbox", outbox,         "--publisher-id", "outbox.test"};
+  std::vector<std::string> argv = {cli_path(),       "send",       "--url",      url,     "--exchange", exchange,
+                                   "--topic",        topic,        "--priority", "audit", "--outbox",   outbox,
+                                   "--publisher-id", "outbox.test"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -90,8 +90,8 @@ std::size_t wait_queue_count(const std::string& queue, std::size_t count, std::c
 }
 
 // Consumes `topic`.audit with herald listen until `expected` distinct message ids were seen.
-ListenTally consume(const std::string& url, const std::string& exchange, const std::string& topic,
-                    std::size_t expected, std::chrono::seconds timeout) {
+ListenTally consume(const std::string& url, const std::string& exchange, const std::string& topic, std::size_t expected,
+                    std::chrono::seconds timeout) {
   ChildProcess listen({cli_path(), "listen", "--url", url, "--exchange", exchange, "--topic", topic, "--priority",
                        "audit", "--timeout", "600"});
   ListenTally tally;
@@ -146,10 +146,10 @@ TEST(OutboxCrash, BrokerStoppedSendKilled10000AllDeliveredByDrain) {
   ASSERT_EQ(broker_ctl("stop_app").status, 0);
   app_stopped = true;
 
-  ChildProcess send(send_argv(url, exchange, topic, dir.str(),
-                              {"--event-type", "outbox.crash", "--payload",
-                               R"({"pad": ")" + std::string(200, 'p') + R"("})", "--count", std::to_string(kCount),
-                               "--report-durable", "--timeout", "300"}));
+  ChildProcess send(
+      send_argv(url, exchange, topic, dir.str(),
+                {"--event-type", "outbox.crash", "--payload", R"({"pad": ")" + std::string(200, 'p') + R"("})",
+                 "--count", std::to_string(kCount), "--report-durable", "--timeout", "300"}));
   const auto deadline = Clock::now() + 60s;
   while (last_durable(send) < kCount && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
   const std::uint64_t durable_at_kill = last_durable(send);
@@ -208,10 +208,9 @@ TEST(OutboxCrash, KilledDuringGroupCommitKeepsEverythingReportedDurable) {
   std::mt19937 rng(std::random_device{}());
   const std::uint64_t kill_after = 2'000 + rng() % 20'000;
   std::string command = "exec";
-  for (const std::string& arg :
-       send_argv(dead_url(), exchange, topic, dir.str(),
-                 {"--event-type", "outbox.seq", "--stdin", "--outbox-commit-interval", "0.02", "--report-durable",
-                  "--timeout", "300"}))
+  for (const std::string& arg : send_argv(dead_url(), exchange, topic, dir.str(),
+                                          {"--event-type", "outbox.seq", "--stdin", "--outbox-commit-interval", "0.02",
+                                           "--report-durable", "--timeout", "300"}))
     command += " '" + arg + "'";
   command += " < '" + input.string() + "'";
   ChildProcess send({"/bin/sh", "-c", command});
@@ -264,10 +263,10 @@ TEST(OutboxCrash, FullOutboxPolicyHoldsAndIsReported) {
   TempDir fail_dir("outbox-full-fail");
   TempDir drop_dir("outbox-full-drop");
   for (const auto& [policy, dir] : {std::pair{"fail_new", &fail_dir}, std::pair{"drop_oldest", &drop_dir}}) {
-    ChildProcess send(send_argv(dead_url(), exchange, topic, dir->str(),
-                                {"--event-type", "outbox.full", "--payload", payload, "--count",
-                                 std::to_string(kCount), "--outbox-max-bytes", std::to_string(kMaxBytes),
-                                 "--outbox-full-policy", policy, "--timeout", "1"}));
+    ChildProcess send(
+        send_argv(dead_url(), exchange, topic, dir->str(),
+                  {"--event-type", "outbox.full", "--payload", payload, "--count", std::to_string(kCount),
+                   "--outbox-max-bytes", std::to_string(kMaxBytes), "--outbox-full-policy", policy, "--timeout", "1"}));
     auto status = send.wait_exit(60s);
     ASSERT_TRUE(status.has_value()) << policy;
     EXPECT_EQ(*status, 1) << policy << ": herald send must report the refused notifications";
