@@ -69,7 +69,10 @@ OutboxScan scan_outbox_directory(const std::string& directory);
 /// The path of segment `index` in `directory`.
 std::string segment_path(const std::string& directory, std::uint64_t index);
 
-/// An exclusive flock on `<directory>/LOCK`, held while the object lives.
+/// An exclusive flock on `<directory>/LOCK`, held while the object lives (the kernel releases
+/// it when the process dies, so a crash never leaves a stale lock). It is a lock between
+/// processes: two OutboxLocks of one process on one directory also conflict (flock is per
+/// open file description). **Thread safety:** immutable after construction.
 class OutboxLock {
  public:
   /// @throws Error(Errc::invalid_config) when another process holds it or it cannot be created.
