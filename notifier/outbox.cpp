@@ -108,7 +108,9 @@ void Outbox::start() {
   if (started_ || stopping_) return;
   started_ = true;
   committer_ = std::thread([this] { committer_loop(); });
-  pump_ = std::thread([this] { pump_loop(); });
+  // The pump keeps the outbox alive: a transport callback it runs inline may drop the last
+  // reference to the notifier, whose destructor then stops the outbox on this very thread.
+  pump_ = std::thread([self = shared_from_this()] { self->pump_loop(); });
 }
 
 std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
@@ -375,7 +377,12 @@ void Outbox::stop() {
     durable_cv_.notify_all();
     committer_cv_.notify_all();
   }
-  if (pump_.joinable()) pump_.join();
+  if (pump_.joinable()) {
+    if (pump_.get_id() == std::this_thread::get_id())
+      pump_.detach();  // stopped from inside a send callback: the loop ends when it returns
+    else
+      pump_.join();
+  }
   if (committer_.joinable()) committer_.join();
   try {
     commit();

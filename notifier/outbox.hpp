@@ -66,7 +66,8 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   /// counted by the owner before any outcome arrives).
   void start();
   /// Stops sending, writes what is queued, closes the files. Entries not yet confirmed stay
-  /// for the next process. Idempotent.
+  /// for the next process. Idempotent; the owner must call it (the pump thread holds a
+  /// reference until then). May be called from inside an outcome handler.
   void stop();
   OutboxStats stats() const;
   /// Waits up to `timeout` until everything appended so far is on disk.
