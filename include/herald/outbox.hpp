@@ -5,6 +5,7 @@
 /// Notifier that opens the same directory. See docs/reliability.md, "The durable outbox".
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
