@@ -71,6 +71,14 @@ NotifierOptions Config::notifier_options() const {
   options.drivers = drivers.empty() ? std::vector<std::string>{"noop"} : drivers;
   options.retry = retry;
   options.routing_config = routing_config;
+  options.outbox.directory = outbox_dir;
+  options.outbox.durability =
+      outbox_commit_interval.count() == 0 ? OutboxDurability::per_message : OutboxDurability::group_commit;
+  if (outbox_commit_interval.count() > 0) options.outbox.commit_interval = outbox_commit_interval;
+  options.outbox.max_bytes = outbox_max_bytes;
+  options.outbox.full_policy = outbox_full_policy == "fail_new"      ? OutboxFullPolicy::fail_new
+                               : outbox_full_policy == "drop_oldest" ? OutboxFullPolicy::drop_oldest
+                                                                     : OutboxFullPolicy::block;
   return options;
 }
 

@@ -261,10 +261,37 @@ class Builder {
       config.send_timeout = std::chrono::milliseconds(std::llround(seconds * 1000));
       entry(kHeraldGroup, "send_timeout", v->value, v->origin);
     }
+    build_outbox(config);
     config.entries = std::move(entries_);
     config.ignored = settings_.take_ignored();
     config.ignored.insert(config.ignored.end(), extra_ignored_.begin(), extra_ignored_.end());
     return config;
+  }
+
+  void build_outbox(Config& config) {
+    const std::string g(kHeraldGroup);
+    if (auto v = get(kHeraldGroup, "outbox_dir")) {
+      config.outbox_dir = v->value;
+      entry(kHeraldGroup, "outbox_dir", v->value, v->origin);
+    }
+    if (auto v = get(kHeraldGroup, "outbox_commit_interval")) {
+      const double seconds = parse_number(*v, {g, "outbox_commit_interval"}, *find_option(g, "outbox_commit_interval"));
+      config.outbox_commit_interval = std::chrono::milliseconds(std::llround(seconds * 1000));
+      if (seconds > 0 && config.outbox_commit_interval.count() == 0)
+        config.outbox_commit_interval = std::chrono::milliseconds(1);
+      entry(kHeraldGroup, "outbox_commit_interval", v->value, v->origin);
+    }
+    if (auto v = get(kHeraldGroup, "outbox_max_bytes")) {
+      config.outbox_max_bytes =
+          static_cast<std::uint64_t>(parse_number(*v, {g, "outbox_max_bytes"}, *find_option(g, "outbox_max_bytes")));
+      entry(kHeraldGroup, "outbox_max_bytes", v->value, v->origin);
+    }
+    if (auto v = get(kHeraldGroup, "outbox_full_policy")) {
+      if (v->value != "block" && v->value != "fail_new" && v->value != "drop_oldest")
+        fail(v->origin, {g, "outbox_full_policy"}, "must be block, fail_new or drop_oldest");
+      config.outbox_full_policy = v->value;
+      entry(kHeraldGroup, "outbox_full_policy", v->value, v->origin);
+    }
   }
 
   // [herald] options other than send_timeout go to the URL query as written.
@@ -436,7 +463,8 @@ Config load_config(const std::vector<ConfigText>& files, const ConfigSources& so
   Builder builder(settings);
   std::vector<std::pair<std::string, Resolved>> herald_query;
   for (const std::string& option : settings.options_of(kHeraldGroup))
-    if (option != "send_timeout") herald_query.emplace_back(option, *builder.get(kHeraldGroup, option));
+    if (option != "send_timeout" && !option.starts_with("outbox_"))
+      herald_query.emplace_back(option, *builder.get(kHeraldGroup, option));
   builder.set_herald_query_options(std::move(herald_query));
   return builder.build();
 }

@@ -69,6 +69,10 @@ constexpr std::array kSpecs = {
     OptionSpec{kRabbitGroup, "processname", string, not_implemented, {}, 0, 0, {}, {}, "RPC only"},
     // [herald]
     OptionSpec{kHeraldGroup, "send_timeout", seconds, herald, {}, 0, 86400},
+    OptionSpec{kHeraldGroup, "outbox_dir", string, herald},
+    OptionSpec{kHeraldGroup, "outbox_commit_interval", seconds, herald, {}, 0, 10},
+    OptionSpec{kHeraldGroup, "outbox_max_bytes", integer, herald, {}, 65536, 1e15},
+    OptionSpec{kHeraldGroup, "outbox_full_policy", string, herald},
 };
 // clang-format on
 

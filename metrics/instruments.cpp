@@ -191,3 +191,23 @@ void ServerInstruments::observe(prometheus::Histogram* series, std::chrono::stea
 }
 
 }  // namespace herald::detail
+
+namespace herald::detail {
+
+OutboxInstruments::OutboxInstruments(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {
+  MetricsCore& core = metrics_->core();
+  depth_ = &core.outbox_depth.Add({});
+  oldest_age_ = &core.outbox_oldest_age.Add({});
+  dropped_ = &core.outbox_dropped.Add({});
+  replayed_ = &core.outbox_replayed.Add({});
+}
+
+void OutboxInstruments::update(std::uint64_t depth, double oldest_age_seconds) noexcept {
+  depth_->Set(static_cast<double>(depth));
+  oldest_age_->Set(oldest_age_seconds);
+}
+
+void OutboxInstruments::dropped(std::uint64_t count) noexcept { dropped_->Increment(static_cast<double>(count)); }
+void OutboxInstruments::replayed(std::uint64_t count) noexcept { replayed_->Increment(static_cast<double>(count)); }
+
+}  // namespace herald::detail

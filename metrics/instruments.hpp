@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -63,6 +64,23 @@ class NotifierInstruments {
   std::array<prometheus::Counter*, kPriorityCount> confirmed_{};
   prometheus::Gauge* in_flight_ = nullptr;
   prometheus::Histogram* confirm_latency_ = nullptr;
+};
+
+/// herald_outbox_depth, herald_outbox_oldest_age_seconds, herald_outbox_dropped_total and
+/// herald_outbox_replayed_total of one outbox. **Thread safety:** thread-safe.
+class OutboxInstruments {
+ public:
+  explicit OutboxInstruments(std::shared_ptr<Metrics> metrics);
+  void update(std::uint64_t depth, double oldest_age_seconds) noexcept;
+  void dropped(std::uint64_t count) noexcept;
+  void replayed(std::uint64_t count) noexcept;
+
+ private:
+  std::shared_ptr<Metrics> metrics_;
+  prometheus::Gauge* depth_ = nullptr;
+  prometheus::Gauge* oldest_age_ = nullptr;
+  prometheus::Counter* dropped_ = nullptr;
+  prometheus::Counter* replayed_ = nullptr;
 };
 
 /// How the server settled a message it took from the transport.

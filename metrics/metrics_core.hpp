@@ -40,6 +40,11 @@ class MetricsCore {
   prometheus::Family<prometheus::Counter>& notifications_failed;
   prometheus::Family<prometheus::Gauge>& notifications_in_flight;
   prometheus::Family<prometheus::Histogram>& confirm_latency;
+  // Notifier outbox
+  prometheus::Family<prometheus::Gauge>& outbox_depth;
+  prometheus::Family<prometheus::Gauge>& outbox_oldest_age;
+  prometheus::Family<prometheus::Counter>& outbox_dropped;
+  prometheus::Family<prometheus::Counter>& outbox_replayed;
   // Server
   prometheus::Family<prometheus::Counter>& server_received;
   prometheus::Family<prometheus::Counter>& server_handled;

@@ -68,8 +68,35 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
       !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
 }
 
+NotifierCore::~NotifierCore() {
+  if (outbox_) outbox_->stop();
+}
+
 void NotifierCore::load_drivers() {
   for (const std::string& name : options_.drivers) drivers_.push_back(make_notifier_driver(name, *this, true));
+  if (options_.outbox.directory.empty()) return;
+  outbox_ = Outbox::open(options_.outbox, transport_->driver(), transport_->options().send_timeout, logger_,
+                         options_.metrics, [weak = weak_from_this()](const OutboxOutcome& outcome) {
+                           if (auto self = weak.lock()) self->on_outbox_outcome(outcome);
+                         });
+  // Entries of an earlier run count as sent: flush() waits for them too.
+  sent_.fetch_add(outbox_->stats().replayed, std::memory_order_relaxed);
+  outbox_->start();
+}
+
+void NotifierCore::on_outbox_outcome(const OutboxOutcome& outcome) {
+  observe(outcome.priority, outcome.error, std::chrono::steady_clock::now() - outcome.latency);
+  if (!outcome.error) {
+    complete(outcome.error, nullptr);
+    return;
+  }
+  SendFailure failure{std::string(outcome.message_id),
+                      std::string(outcome.event_type),
+                      outcome.priority,
+                      std::string(outcome.routing_key),
+                      outcome.error,
+                      std::string(outcome.reason)};
+  complete(outcome.error, &failure);
 }
 
 void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion version, int retry) {
@@ -91,6 +118,24 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
     }
     message.message_id = notification.message_id;
     message.retry = retry;
+    if (outbox_) {
+      // Written to the outbox now; its pump sends it and reports the outcome.
+      // Counted as sent first: the outcome may arrive before append() returns.
+      std::string routing_key = message.routing_key;
+      std::string reason;
+      sent_.fetch_add(1, std::memory_order_relaxed);
+      if (instruments_) instruments_->sent(notification.priority);
+      const std::error_code refused =
+          outbox_->append(std::move(message), notification.priority, notification.event_type, reason);
+      if (refused) {
+        if (instruments_) instruments_->failed(notification.priority, refused);
+        const SendFailure failure{
+            notification.message_id, notification.event_type, notification.priority, std::move(routing_key), refused,
+            std::move(reason)};
+        complete(refused, &failure);
+      }
+      continue;
+    }
     sent_.fetch_add(1, std::memory_order_relaxed);
     std::chrono::steady_clock::time_point sent_at{};
     if (instruments_) {
@@ -304,6 +349,10 @@ void Notifier::send(Notification&& notification) {
 bool Notifier::is_enabled() const noexcept { return core_->is_enabled(); }
 FlushResult Notifier::flush(std::chrono::milliseconds timeout) { return core_->flush(timeout); }
 NotifierStats Notifier::stats() const noexcept { return core_->stats(); }
+std::optional<OutboxStats> Notifier::outbox_stats() const {
+  if (!core_->outbox()) return std::nullopt;
+  return core_->outbox()->stats();
+}
 std::shared_ptr<NotificationCapture> Notifier::capture() const noexcept { return core_->capture(); }
 
 }  // namespace herald

@@ -4,6 +4,7 @@
 #include "core/ids.hpp"
 #include "core/rate_limited_log.hpp"
 #include "metrics/instruments.hpp"
+#include "notifier/outbox.hpp"
 
 #include <herald/codec.hpp>
 #include <herald/notifier.hpp>
@@ -39,8 +40,13 @@ std::unique_ptr<NotifierDriver> make_routing_driver(const std::string& path, Not
 class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
  public:
   NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions options);
-  /// Builds the drivers; separate from the constructor because drivers keep a reference.
+  /// Stops the outbox (its threads are joined here, never on a transport thread).
+  ~NotifierCore();
+  /// Builds the drivers and opens the outbox; separate from the constructor because drivers
+  /// keep a reference and the outbox reports to a weak_ptr of this object.
   void load_drivers();
+  /// The outbox, or null when NotifierOptions::outbox is off.
+  const std::shared_ptr<Outbox>& outbox() const noexcept { return outbox_; }
 
   /// Encodes `notification` once per topic (fresh `_unique_id` each) and sends it.
   void send_to_topics(Notification& notification, EnvelopeVersion version, int retry);
@@ -67,6 +73,7 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
 
  private:
   void complete(std::error_code error, const SendFailure* failure);
+  void on_outbox_outcome(const OutboxOutcome& outcome);
   /// Metrics of one outcome of a message sent at `sent_at` (no-op without metrics).
   void observe(Priority priority, std::error_code error, std::chrono::steady_clock::time_point sent_at) noexcept;
   void log_failure(std::error_code error, const SendFailure& failure);
@@ -78,6 +85,7 @@ class NotifierCore : public std::enable_shared_from_this<NotifierCore> {
   std::vector<std::unique_ptr<NotifierDriver>> drivers_;
   bool enabled_ = true;
   std::unique_ptr<NotifierInstruments> instruments_;  // null without NotifierOptions::metrics
+  std::shared_ptr<Outbox> outbox_;                    // null without NotifierOptions::outbox
 
   std::atomic<std::uint64_t> notified_{0};
   std::atomic<std::uint64_t> sent_{0};

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -19,6 +20,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace herald::cli {
@@ -44,6 +46,11 @@ struct SendArgs {
   bool verbose = false;
   std::string metrics_address;
   double shutdown_timeout_seconds = 10;
+  std::string outbox;
+  double outbox_commit_interval = 0.01;
+  std::uint64_t outbox_max_bytes = 0;
+  std::string outbox_full_policy;
+  bool report_durable = false;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -207,7 +214,31 @@ int run_send(const SendArgs& args) {
     std::lock_guard lock(failures_mutex);
     failures.push_back(failure);
   };
-  Notifier notifier(transport, options);
+  std::optional<Notifier> notifier_holder;  // closed before the transport (see the end)
+  Notifier& notifier = notifier_holder.emplace(transport, options);
+  const std::uint64_t replayed = notifier.outbox_stats() ? notifier.outbox_stats()->replayed : 0;
+  if (replayed)
+    std::fprintf(stderr,
+                 "herald send: %llu unconfirmed notification(s) in the outbox from an earlier run are sent again\n",
+                 static_cast<unsigned long long>(replayed));
+  // --report-durable: "durable N" on stdout whenever more of this run's notifications are on
+  // disk (the first N notify calls are durable), for scripts and the crash tests.
+  std::atomic<bool> durable_stop{false};
+  std::thread durable_reporter;
+  if (args.report_durable && notifier.outbox_stats())
+    durable_reporter = std::thread([&notifier, &durable_stop] {
+      std::uint64_t reported = 0;
+      for (bool last = false; !last;) {
+        last = durable_stop.load();
+        const std::uint64_t durable = notifier.outbox_stats()->durable;
+        if (durable != reported) {
+          reported = durable;
+          std::printf("durable %llu\n", static_cast<unsigned long long>(durable));
+          std::fflush(stdout);
+        }
+        if (!last) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
 
   const auto start = std::chrono::steady_clock::now();
   StdinResult from_stdin;
@@ -224,6 +255,8 @@ int run_send(const SendArgs& args) {
     const auto timeout = std::chrono::milliseconds(static_cast<long long>(args.timeout_seconds * 1000));
     flushed = flush_until_done_or_stopped(notifier, signals, timeout, args.shutdown_timeout_seconds, stop_deadline);
   }
+  durable_stop = true;
+  if (durable_reporter.joinable()) durable_reporter.join();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const NotifierStats stats = notifier.stats();
   std::printf(
@@ -243,7 +276,8 @@ int run_send(const SendArgs& args) {
                  static_cast<unsigned long long>(flushed.pending));
   // With --stdin, what was requested is what was read (the lines a signal left unread are not
   // counted); otherwise --count.
-  const std::uint64_t requested = args.from_stdin ? stats.sent : args.count;
+  // Unconfirmed notifications of an earlier run found in the outbox are sent too.
+  const std::uint64_t requested = args.from_stdin ? stats.sent : args.count + replayed;
   const bool complete = stats.confirmed == requested && stats.failed == 0 && !from_stdin.stopped;
   int code = kExitOk;
   if (complete)
@@ -261,6 +295,13 @@ int run_send(const SendArgs& args) {
   // After a signal, closing the transport (it waits for unconfirmed sends) must also end by the
   // shutdown deadline.
   if (stop_deadline) exit_at(*stop_deadline, code);
+  if (notifier.outbox_stats()) {
+    // What is unconfirmed is in the outbox, on disk once the notifier closes it: waiting for the
+    // transport to confirm it as well would only hold the exit (up to send_timeout).
+    const bool unconfirmed = notifier.stats().pending != 0;
+    notifier_holder.reset();
+    if (unconfirmed) exit_at(Clock::now(), code);
+  }
   return code;
 }
 
@@ -306,6 +347,25 @@ void add_send_command(CLI::App& app, int& exit_code) {
       cmd->add_option("--in-flight-window", args->in_flight_window, "Unconfirmed sends at most (amqp://; default 1000)")
           ->check(CLI::PositiveNumber),
       "herald", "in_flight_window", [args] { return std::to_string(args->in_flight_window); });
+  config.override_with(cmd->add_option("--outbox", args->outbox,
+                                       "Durable outbox directory: notifications are written there first and "
+                                       "survive a crash of this process (docs/reliability.md)"),
+                       "herald", "outbox_dir", as_is(args->outbox));
+  config.override_with(cmd->add_option("--outbox-commit-interval", args->outbox_commit_interval,
+                                       "Seconds between group commits of the outbox; 0 = fsync per message "
+                                       "(default 0.01)")
+                           ->check(CLI::Range(0.0, 10.0)),
+                       "herald", "outbox_commit_interval",
+                       [args] { return std::to_string(args->outbox_commit_interval); });
+  config.override_with(cmd->add_option("--outbox-max-bytes", args->outbox_max_bytes,
+                                       "Bytes the outbox may take on disk (default 256 MiB)"),
+                       "herald", "outbox_max_bytes", [args] { return std::to_string(args->outbox_max_bytes); });
+  config.override_with(cmd->add_option("--outbox-full-policy", args->outbox_full_policy,
+                                       "When the outbox is full: block (up to --send-timeout), fail_new or drop_oldest")
+                           ->check(CLI::IsMember({"block", "fail_new", "drop_oldest"})),
+                       "herald", "outbox_full_policy", as_is(args->outbox_full_policy));
+  cmd->add_flag("--report-durable", args->report_durable,
+                "With an outbox: print 'durable N' on stdout each time more notifications are on disk");
   cmd->add_option("--timeout", args->timeout_seconds, "Seconds to wait for confirmations after the last send")
       ->capture_default_str();
   cmd->add_flag("-v,--verbose", args->verbose, "Log transport events");

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -84,7 +85,8 @@ struct ConfigSources {
 ///   `amqp_durable_queues`, `heartbeat_timeout_threshold`, `kombu_reconnect_delay`, ...); the
 ///   others (quorum queues, ...) are listed in `ignored`;
 /// - `[herald]`: Herald's own transport options, passed to the transport URL query as given
-///   (`in_flight_window`, `delivery`, ...), plus `send_timeout`.
+///   (`in_flight_window`, `delivery`, ...), plus `send_timeout` and the outbox options
+///   `outbox_dir`, `outbox_commit_interval`, `outbox_max_bytes`, `outbox_full_policy`.
 ///
 /// Unknown options of these groups are listed in `ignored`; other groups and unknown
 /// `[DEFAULT]` options are skipped silently (a service's whole nova.conf is fine).
@@ -107,6 +109,14 @@ struct Config {
   std::string routing_config;
   /// `[herald] send_timeout` (seconds), TransportOptions::send_timeout.
   std::chrono::milliseconds send_timeout{10'000};
+  /// `[herald] outbox_dir`: NotifierOptions::outbox.directory (empty: no outbox).
+  std::string outbox_dir;
+  /// `[herald] outbox_commit_interval` (seconds; 0 = fsync per message, else group commit).
+  std::chrono::milliseconds outbox_commit_interval{10};
+  /// `[herald] outbox_max_bytes`.
+  std::uint64_t outbox_max_bytes = 256ull << 20;
+  /// `[herald] outbox_full_policy`: block, fail_new or drop_oldest.
+  std::string outbox_full_policy = "block";
   /// `[DEFAULT] executor_thread_pool_size`; 0 when unset (ServerOptions default).
   std::size_t executor_thread_pool_size = 0;
   /// `[oslo_messaging_rabbit] rabbit_qos_prefetch_count`; 0 when unset or 0 (unlimited in oslo).
@@ -134,7 +144,7 @@ struct Config {
 
   /// control_exchange and send_timeout.
   TransportOptions transport_options() const;
-  /// topics, drivers (`noop` when empty, as oslo), retry, routing_config.
+  /// topics, drivers (`noop` when empty, as oslo), retry, routing_config, outbox.
   NotifierOptions notifier_options() const;
   /// workers from executor_thread_pool_size and credit_window from the prefetch count, when set.
   ServerOptions server_options() const;

@@ -13,6 +13,7 @@
 #include <herald/notification.hpp>
 #include <herald/notification_server.hpp>
 #include <herald/notifier.hpp>
+#include <herald/outbox.hpp>
 #include <herald/priority.hpp>
 #include <herald/target.hpp>
 #include <herald/topology.hpp>

@@ -3,6 +3,7 @@
 
 #include <herald/metrics.hpp>
 #include <herald/notification.hpp>
+#include <herald/outbox.hpp>
 #include <herald/priority.hpp>
 #include <herald/transport.hpp>
 
@@ -80,6 +81,11 @@ struct NotifierOptions {
   std::shared_ptr<NotificationCapture> capture;
   /// Logger for failures and for the `log` driver; null → a private stderr logger.
   std::shared_ptr<spdlog::logger> logger;
+  /// The durable outbox (off while `outbox.directory` is empty): each notification is written
+  /// to disk before the priority method returns and removed once the broker confirmed it; a
+  /// Notifier opening an outbox with unconfirmed entries sends them again. Opening a locked
+  /// outbox throws Error(Errc::invalid_config). See OutboxOptions and docs/reliability.md.
+  OutboxOptions outbox;
   /// Where sent / confirmed / failed counts, in-flight and confirm latency are kept (see
   /// Metrics and docs/operations.md). Null → the transport's `TransportOptions::metrics`, if any.
   std::shared_ptr<Metrics> metrics;
@@ -199,6 +205,8 @@ class Notifier {
   /// Waits up to `timeout` until every message sent so far is confirmed or failed.
   FlushResult flush(std::chrono::milliseconds timeout);
   NotifierStats stats() const noexcept;
+  /// The outbox's depth, age and counters; nullopt when the outbox is off.
+  std::optional<OutboxStats> outbox_stats() const;
   const std::string& publisher_id() const noexcept { return publisher_id_; }
   int retry() const noexcept { return retry_; }
   /// The capture of the `test` driver, or null when it is not configured.

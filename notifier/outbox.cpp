@@ -1,0 +1,448 @@
+#include "notifier/outbox.hpp"
+
+#include "core/logging.hpp"
+#include "metrics/instruments.hpp"
+
+#include <herald/error.hpp>
+
+#include <spdlog/logger.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+namespace herald::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxProblemLines = 20;
+constexpr std::size_t kPumpBatch = 256;
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::uint64_t entry_record_size(const OutboxRecord& r) {
+  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
+         r.event_type.size() + r.body.size();
+}
+
+// Failures after which the entry stays in the outbox and is sent again: the transport's own
+// bounds (its send buffer was full), or the transport closing under it.
+bool is_transient(std::error_code error) {
+  return error == Errc::overflow || error == Errc::timeout || error == Errc::closed;
+}
+
+void validate(const OutboxOptions& o) {
+  if (o.directory.empty()) throw ConfigError("outbox.directory: must not be empty");
+  if (o.commit_interval < std::chrono::milliseconds(1) || o.commit_interval > std::chrono::seconds(10))
+    throw ConfigError("outbox.commit_interval: must be between 1 ms and 10 s");
+  if (o.max_bytes < (64u << 10)) throw ConfigError("outbox.max_bytes: must be at least 64 KiB");
+  if (o.max_in_flight == 0) throw ConfigError("outbox.max_in_flight: must be at least 1");
+}
+
+}  // namespace
+
+std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, Driver& driver,
+                                     std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
+                                     std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome) {
+  validate(options);
+  std::error_code ec;
+  std::filesystem::create_directories(options.directory, ec);
+  if (ec) throw ConfigError("outbox.directory: cannot create " + options.directory + ": " + ec.message());
+  std::shared_ptr<Outbox> outbox(new Outbox(options, driver, send_timeout, logger_or_default(std::move(logger)),
+                                            std::move(metrics), std::move(on_outcome)));
+  outbox->recover();
+  return outbox;
+}
+
+Outbox::Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
+               std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome)
+    : options_(options),
+      driver_(driver),
+      send_timeout_(send_timeout),
+      logger_(std::move(logger)),
+      on_outcome_(std::move(on_outcome)),
+      segment_bytes_(std::clamp<std::uint64_t>(options.max_bytes / 8, 16u << 10, 16u << 20)),
+      lock_(std::make_unique<OutboxLock>(options.directory)),
+      writer_(options.directory) {
+  if (metrics) instruments_ = std::make_unique<OutboxInstruments>(std::move(metrics));
+}
+
+Outbox::~Outbox() { stop(); }
+
+void Outbox::recover() {
+  OutboxScan scan = scan_outbox_directory(options_.directory);
+  for (std::size_t i = 0; i < scan.problems.size() && i < kMaxProblemLines; ++i)
+    logger_->error("outbox {}: damaged data skipped: {}", options_.directory, scan.problems[i]);
+  if (scan.problems.size() > kMaxProblemLines)
+    logger_->error("outbox {}: {} more damaged region(s) skipped", options_.directory,
+                   scan.problems.size() - kMaxProblemLines);
+  std::lock_guard lock(mutex_);
+  for (const auto& [segment, bytes] : scan.segment_bytes) {
+    ledger_.add_bytes(segment, bytes);
+    active_segment_ = segment + 1;
+  }
+  for (auto& [id, entry] : scan.live) {
+    ledger_.add(id, entry.first, entry.second.created_ms, true);
+    records_.emplace(id, std::move(entry.second));
+  }
+  last_id_ = scan.max_id;
+  durable_upto_ = last_id_;
+  ledger_.mark_durable(last_id_);
+  stats_.replayed = scan.live.size();
+  stats_.corrupt_records = scan.corrupt_records;
+  if (!scan.live.empty())
+    logger_->warn(
+        "outbox {}: {} unconfirmed notification(s) from an earlier run, sending them again (the "
+        "broker may have some of them already)",
+        options_.directory, scan.live.size());
+  delete_segments_locked(false);
+  if (instruments_) instruments_->replayed(scan.live.size());
+}
+
+void Outbox::start() {
+  std::lock_guard lock(mutex_);
+  if (started_ || stopping_) return;
+  started_ = true;
+  committer_ = std::thread([this] { committer_loop(); });
+  // The pump keeps the outbox alive: a transport callback it runs inline may drop the last
+  // reference to the notifier, whose destructor then stops the outbox on this very thread.
+  pump_ = std::thread([self = shared_from_this()] { self->pump_loop(); });
+}
+
+std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
+  if (pending_.empty() || pending_.back().segment != segment) pending_.push_back({segment, {}});
+  return pending_.back().bytes;
+}
+
+std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::string_view event_type,
+                               std::string& reason) {
+  OutboxRecord record;
+  record.created_ms = now_ms();
+  record.priority = static_cast<std::uint8_t>(priority);
+  record.retry = message.retry;
+  record.exchange = std::move(message.exchange);
+  record.routing_key = std::move(message.routing_key);
+  record.message_id = std::move(message.message_id);
+  record.event_type = std::string(event_type);
+  record.body = std::move(message.body);
+  const std::uint64_t size = entry_record_size(record);
+  std::vector<OutboxRecord> dropped;
+  std::error_code result;
+  std::uint64_t id = 0;
+  {
+    std::unique_lock lock(mutex_);
+    const auto deadline = Clock::now() + send_timeout_;
+    for (;;) {
+      if (stopping_) {
+        result = make_error_code(Errc::closed);
+        reason = "the outbox is closed";
+        break;
+      }
+      // Room for the record and for the done records that will name every entry (8 bytes
+      // each, plus one record header): confirmations never push the files past max_bytes.
+      const std::uint64_t reserve = 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4;
+      if (ledger_.bytes() + size + reserve <= options_.max_bytes) break;
+      bool refused = false;
+      switch (options_.full_policy) {
+        case OutboxFullPolicy::fail_new:
+          refused = true;
+          break;
+        case OutboxFullPolicy::drop_oldest: {
+          std::vector<OutboxRecord> oldest = drop_oldest_locked();
+          if (oldest.empty()) refused = true;
+          for (OutboxRecord& r : oldest) dropped.push_back(std::move(r));
+          break;
+        }
+        case OutboxFullPolicy::block:
+          if (space_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
+              ledger_.bytes() + size + 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4 > options_.max_bytes)
+            refused = true;
+          break;
+      }
+      if (refused) {
+        ++stats_.refused_full;
+        result = make_error_code(Errc::overflow);
+        reason = "outbox full (" + std::to_string(ledger_.bytes()) + " of max_bytes " +
+                 std::to_string(options_.max_bytes) + " bytes in " + options_.directory + ")";
+        break;
+      }
+    }
+    if (!result) {
+      id = ++last_id_;
+      record.id = id;
+      if (active_fill_ > 0 && active_fill_ + size > segment_bytes_) {
+        ++active_segment_;
+        active_fill_ = 0;
+      }
+      append_entry_record(record, chunk_for_locked(active_segment_));
+      ledger_.add(id, active_segment_, record.created_ms, false);
+      ledger_.add_bytes(active_segment_, size);
+      active_fill_ += size;
+      records_.emplace(id, std::move(record));
+      if (first_id_ == 0) first_id_ = id;
+      ++stats_.appended;
+    }
+  }
+  for (const OutboxRecord& r : dropped)
+    report(r, make_error_code(Errc::overflow), "dropped from the full outbox (drop_oldest)", {});
+  if (!result && options_.durability == OutboxDurability::per_message) {
+    commit();
+    std::unique_lock lock(mutex_);
+    // commit() may have failed (logged); the entry then becomes durable with a later commit.
+    if (durable_upto_ < id) durable_cv_.wait_for(lock, send_timeout_, [&] { return durable_upto_ >= id || stopping_; });
+  }
+  return result;
+}
+
+std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
+  std::vector<OutboxRecord> dropped;
+  const std::vector<std::uint64_t> ids = ledger_.entries_of_oldest_segment();
+  if (ids.empty()) {
+    delete_segments_locked(true);  // only records of confirmed entries are left
+    return dropped;
+  }
+  for (std::uint64_t id : ids) {
+    ledger_.remove(id);
+    auto node = records_.extract(id);
+    sent_at_.erase(id);
+    // No done record: their segment is deleted at the next commit (a crash before that only
+    // brings them back as duplicates).
+    if (!node.empty()) dropped.push_back(std::move(node.mapped()));
+  }
+  stats_.dropped += dropped.size();
+  if (instruments_) instruments_->dropped(dropped.size());
+  logger_->warn("outbox {} full: dropped the {} oldest unconfirmed notification(s) (drop_oldest)", options_.directory,
+                dropped.size());
+  delete_segments_locked(true);
+  return dropped;
+}
+
+void Outbox::delete_segments_locked(bool include_active) {
+  const auto deletable = ledger_.take_deletable(active_segment_, include_active);
+  for (const auto& [segment, bytes] : deletable) {
+    to_unlink_.push_back(segment);
+    highest_deleted_ = std::max(highest_deleted_, segment);
+    any_deleted_ = true;
+    if (segment == active_segment_) {
+      ++active_segment_;
+      active_fill_ = 0;
+    }
+  }
+  if (!deletable.empty()) space_cv_.notify_all();
+}
+
+void Outbox::commit() {
+  std::lock_guard io(io_mutex_);
+  std::vector<Chunk> chunks;
+  std::uint64_t upto = 0;
+  bool has_entries = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (!done_ids_.empty()) {
+      const std::size_t size = append_done_record(done_ids_, chunk_for_locked(active_segment_));
+      ledger_.add_bytes(active_segment_, size);
+      active_fill_ += size;
+      done_ids_.clear();
+    }
+    chunks.swap(pending_);
+    // A deleted segment's queued bytes are never written (it would come back as a new file).
+    if (any_deleted_) std::erase_if(chunks, [&](const Chunk& c) { return c.segment <= highest_deleted_; });
+    upto = last_id_;
+    has_entries = upto > durable_upto_;
+  }
+  try {
+    for (const Chunk& chunk : chunks) writer_.write(chunk.segment, chunk.bytes);
+    if (has_entries) writer_.sync();
+  } catch (const Error& e) {
+    logger_->error("{}; retrying at the next commit", e.what());
+    std::lock_guard lock(mutex_);
+    pending_.insert(pending_.begin(), std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
+    return;
+  }
+  std::vector<std::uint64_t> unlink;
+  {
+    std::lock_guard lock(mutex_);
+    if (has_entries) {
+      ledger_.mark_durable(upto);
+      durable_upto_ = upto;
+      if (first_id_ != 0 && upto >= first_id_) stats_.durable = upto - first_id_ + 1;
+      durable_cv_.notify_all();
+      pump_cv_.notify_all();
+    }
+    delete_segments_locked(active_fill_ >= segment_bytes_ / 2);
+    unlink.swap(to_unlink_);
+  }
+  for (std::uint64_t segment : unlink) ::unlink(segment_path(options_.directory, segment).c_str());
+}
+
+void Outbox::committer_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    committer_cv_.wait_for(lock, options_.commit_interval);
+    lock.unlock();
+    commit();
+    if (instruments_) {
+      const OutboxStats s = stats();
+      instruments_->update(s.depth, s.oldest_age_seconds);
+    }
+    lock.lock();
+  }
+}
+
+void Outbox::pump_loop() {
+  std::vector<std::pair<std::uint64_t, OutgoingMessage>> batch;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    pump_cv_.wait(lock,
+                  [&] { return stopping_ || (ledger_.ready() > 0 && ledger_.in_flight() < options_.max_in_flight); });
+    if (stopping_) return;
+    if (Clock::now() < retry_after_) {
+      pump_cv_.wait_until(lock, retry_after_, [&] { return stopping_; });
+      continue;
+    }
+    // A batch per lock: the appending threads contend for the same mutex.
+    batch.clear();
+    const auto now = Clock::now();
+    while (batch.size() < kPumpBatch && ledger_.in_flight() < options_.max_in_flight) {
+      const std::optional<std::uint64_t> id = ledger_.take_next();
+      if (!id) break;
+      const OutboxRecord& r = records_.at(*id);
+      batch.emplace_back(*id, OutgoingMessage{r.exchange, r.routing_key, r.body, r.message_id, r.retry});
+      sent_at_[*id] = now;
+    }
+    lock.unlock();
+    const std::weak_ptr<Outbox> weak = weak_from_this();
+    for (auto& [id, message] : batch)
+      driver_.send(std::move(message), [weak, id = id](std::error_code ec, std::string_view reason) {
+        if (auto self = weak.lock()) self->on_sent(id, ec, reason);
+      });
+    lock.lock();
+  }
+}
+
+void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view reason) {
+  OutboxRecord record;
+  Clock::duration latency{};
+  {
+    std::lock_guard lock(mutex_);
+    if (error && (stopping_ || is_transient(error))) {
+      // Stays in the outbox: sent again after a pause, or by the next process.
+      if (!stopping_) {
+        ledger_.requeue(id);
+        retry_after_ = Clock::now() + std::chrono::milliseconds(100);
+        pump_cv_.notify_one();
+      }
+      return;
+    }
+    if (!ledger_.remove(id)) return;  // dropped meanwhile
+    auto node = records_.extract(id);
+    record = std::move(node.mapped());
+    if (auto it = sent_at_.find(id); it != sent_at_.end()) {
+      latency = Clock::now() - it->second;
+      sent_at_.erase(it);
+    }
+    done_ids_.push_back(id);
+    if (error)
+      ++stats_.failed;
+    else
+      ++stats_.confirmed;
+    pump_cv_.notify_one();
+  }
+  report(record, error, reason, latency);
+}
+
+void Outbox::report(const OutboxRecord& r, std::error_code error, std::string_view reason, Clock::duration latency) {
+  if (!on_outcome_) return;
+  OutboxOutcome outcome{
+      static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason, latency};
+  try {
+    on_outcome_(outcome);
+  } catch (...) {
+    logger_->error("outbox outcome handler threw; ignored");
+  }
+}
+
+void Outbox::stop() {
+  std::lock_guard once(stop_mutex_);
+  if (stopped_) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    pump_cv_.notify_all();
+    space_cv_.notify_all();
+    durable_cv_.notify_all();
+    committer_cv_.notify_all();
+  }
+  if (pump_.joinable()) {
+    if (pump_.get_id() == std::this_thread::get_id())
+      pump_.detach();  // stopped from inside a send callback: the loop ends when it returns
+    else
+      pump_.join();
+  }
+  if (committer_.joinable()) committer_.join();
+  try {
+    commit();
+  } catch (...) {
+  }
+  {
+    std::lock_guard io(io_mutex_);
+    writer_.close();
+    // An empty outbox leaves no segment behind.
+    std::vector<std::uint64_t> unlink;
+    {
+      std::lock_guard lock(mutex_);
+      delete_segments_locked(true);
+      unlink.swap(to_unlink_);
+    }
+    for (std::uint64_t segment : unlink) ::unlink(segment_path(options_.directory, segment).c_str());
+  }
+  lock_.reset();  // another process may take the outbox now
+  stopped_ = true;
+}
+
+OutboxStats Outbox::stats() const {
+  std::lock_guard lock(mutex_);
+  OutboxStats s = stats_;
+  s.depth = ledger_.depth();
+  s.bytes = ledger_.bytes();
+  if (auto created = ledger_.oldest_created_ms())
+    s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
+  return s;
+}
+
+bool Outbox::wait_durable(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return durable_cv_.wait_for(lock, timeout, [&] { return durable_upto_ >= last_id_ || stopping_; });
+}
+
+}  // namespace herald::detail
+
+namespace herald {
+
+OutboxContents read_outbox(const std::string& directory) {
+  detail::OutboxScan scan = detail::scan_outbox_directory(directory);
+  OutboxContents contents;
+  contents.locked = detail::OutboxLock::held_by_other(directory);
+  for (const auto& [segment, bytes] : scan.segment_bytes) contents.bytes += bytes;
+  contents.problems = std::move(scan.problems);
+  contents.entries.reserve(scan.live.size());
+  for (auto& [id, entry] : scan.live) {
+    detail::OutboxRecord& r = entry.second;
+    OutboxEntry e;
+    e.id = id;
+    e.created = std::chrono::system_clock::time_point(std::chrono::milliseconds(r.created_ms));
+    e.exchange = std::move(r.exchange);
+    e.routing_key = std::move(r.routing_key);
+    e.message_id = std::move(r.message_id);
+    e.event_type = std::move(r.event_type);
+    e.body = std::move(r.body);
+    contents.entries.push_back(std::move(e));
+  }
+  return contents;
+}
+
+}  // namespace herald

@@ -1,0 +1,137 @@
+#pragma once
+// The durable outbox of a Notifier: it sits between the notifier and the Transport's driver.
+// append() writes a record (per the durability mode) and returns; a pump thread sends durable
+// entries through the driver, at most `max_in_flight` at a time; a confirmation or a
+// definitive failure removes the entry (a done record) and is reported to the owner; a
+// transient failure (overflow, timeout, closed) puts it back to be sent again. A committer
+// thread writes and fdatasyncs what was appended every `commit_interval` and deletes segments
+// nothing in the outbox needs any more.
+
+#include "drivers/driver.hpp"
+#include "notifier/outbox_ledger.hpp"
+#include "notifier/outbox_log.hpp"
+
+#include <herald/outbox.hpp>
+#include <herald/priority.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace herald::detail {
+
+class OutboxInstruments;
+
+/// How an outbox entry ended, for the notifier's counters and on_error.
+struct OutboxOutcome {
+  Priority priority = Priority::info;
+  std::string_view message_id;
+  std::string_view routing_key;
+  std::string_view event_type;
+  std::error_code error;  ///< {} when confirmed
+  std::string_view reason;
+  std::chrono::steady_clock::duration latency{};  ///< from the (last) send to the outcome
+};
+
+/// **Thread safety:** append() and stats() from any thread; the outcome handler is called from
+/// the transport's threads, the pump or an appending thread (drop_oldest), never under a lock.
+class Outbox : public std::enable_shared_from_this<Outbox> {
+ public:
+  using OutcomeHandler = std::function<void(const OutboxOutcome&)>;
+
+  /// Locks and reads the directory; unconfirmed entries found there are queued for sending
+  /// (counted in stats().replayed). Damaged records are logged and skipped.
+  /// @throws Error(Errc::invalid_config) for a locked directory or bad options.
+  static std::shared_ptr<Outbox> open(const OutboxOptions& options, Driver& driver,
+                                      std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
+                                      std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  /// Writes `message`. Returns {} once it is in the outbox (durable per the mode), or
+  /// Errc::overflow with `reason` when the full policy refused it.
+  std::error_code append(OutgoingMessage message, Priority priority, std::string_view event_type, std::string& reason);
+  /// Starts the committer and the pump (separate from open() so that replayed entries are
+  /// counted by the owner before any outcome arrives).
+  void start();
+  /// Stops sending, writes what is queued, closes the files. Entries not yet confirmed stay
+  /// for the next process. Idempotent; the owner must call it (the pump thread holds a
+  /// reference until then). May be called from inside an outcome handler.
+  void stop();
+  OutboxStats stats() const;
+  /// Waits up to `timeout` until everything appended so far is on disk.
+  bool wait_durable(std::chrono::milliseconds timeout);
+
+ private:
+  struct Chunk {
+    std::uint64_t segment;
+    std::string bytes;
+  };
+  Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
+         std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
+  void recover();
+  void commit();
+  void committer_loop();
+  void pump_loop();
+  void on_sent(std::uint64_t id, std::error_code error, std::string_view reason);
+  /// Drops the oldest segment's entries (under mutex_); returns them for reporting.
+  std::vector<OutboxRecord> drop_oldest_locked();
+  void delete_segments_locked(bool include_active);
+  void report(const OutboxRecord& record, std::error_code error, std::string_view reason,
+              std::chrono::steady_clock::duration latency);
+  std::string& chunk_for_locked(std::uint64_t segment);
+
+  OutboxOptions options_;
+  Driver& driver_;
+  std::chrono::milliseconds send_timeout_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<OutboxInstruments> instruments_;
+  OutcomeHandler on_outcome_;
+  std::uint64_t segment_bytes_ = 0;
+  std::unique_ptr<OutboxLock> lock_;  // released by stop()
+  std::mutex stop_mutex_;
+  bool stopped_ = false;  // guarded by stop_mutex_
+
+  std::mutex io_mutex_;  // serialises commit(); taken before mutex_
+  SegmentWriter writer_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable pump_cv_;
+  std::condition_variable space_cv_;
+  std::condition_variable durable_cv_;
+  std::condition_variable committer_cv_;
+  OutboxLedger ledger_;
+  std::unordered_map<std::uint64_t, OutboxRecord> records_;
+  std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> sent_at_;
+  std::vector<Chunk> pending_;
+  std::vector<std::uint64_t> done_ids_;
+  std::vector<std::uint64_t> to_unlink_;
+  std::uint64_t highest_deleted_ = 0;
+  bool any_deleted_ = false;
+  std::uint64_t active_segment_ = 1;
+  std::uint64_t active_fill_ = 0;
+  std::uint64_t last_id_ = 0;
+  std::uint64_t last_appended_id_ = 0;  // of this process
+  std::uint64_t first_id_ = 0;          // first id of this process
+  std::uint64_t durable_upto_ = 0;
+  std::chrono::steady_clock::time_point retry_after_{};
+  bool stopping_ = false;
+  bool started_ = false;
+  OutboxStats stats_;
+
+  std::thread committer_;
+  std::thread pump_;
+};
+
+}  // namespace herald::detail

@@ -1,0 +1,93 @@
+// The outbox's record format: round trip, truncation, corruption and resynchronisation.
+#include "notifier/outbox_log.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace herald::detail {
+namespace {
+
+OutboxRecord record(std::uint64_t id, std::string body = R"({"oslo.message": "{}"})") {
+  OutboxRecord r;
+  r.id = id;
+  r.created_ms = 1'700'000'000'000 + static_cast<std::int64_t>(id);
+  r.priority = 2;
+  r.retry = -1;
+  r.exchange = "openstack";
+  r.routing_key = "notifications.audit";
+  r.message_id = "id-" + std::to_string(id);
+  r.event_type = "audit.event";
+  r.body = std::move(body);
+  return r;
+}
+
+TEST(OutboxLog, EntriesAndDoneRecordsRoundTrip) {
+  std::string bytes;
+  const std::size_t size = append_entry_record(record(1), bytes);
+  EXPECT_EQ(size, bytes.size());
+  append_entry_record(record(2, std::string(5000, 'x')), bytes);
+  append_done_record({1}, bytes);
+  SegmentScan scan = parse_segment(bytes);
+  ASSERT_EQ(scan.entries.size(), 2u);
+  EXPECT_EQ(scan.entries[0].message_id, "id-1");
+  EXPECT_EQ(scan.entries[0].created_ms, 1'700'000'000'001);
+  EXPECT_EQ(scan.entries[0].retry, -1);
+  EXPECT_EQ(scan.entries[1].body, std::string(5000, 'x'));
+  EXPECT_EQ(scan.done, std::vector<std::uint64_t>{1});
+  EXPECT_EQ(scan.corrupt_records, 0u);
+  EXPECT_TRUE(scan.problems.empty());
+}
+
+TEST(OutboxLog, TruncatedTailIsReportedAndEarlierEntriesKept) {
+  std::string bytes;
+  append_entry_record(record(1), bytes);
+  append_entry_record(record(2), bytes);
+  const std::size_t second_end = bytes.size();
+  append_entry_record(record(3), bytes);
+  for (std::size_t cut : {second_end + 3, second_end + 20, bytes.size() - 1}) {
+    SegmentScan scan = parse_segment(std::string_view(bytes).substr(0, cut));
+    ASSERT_EQ(scan.entries.size(), 2u) << "cut at " << cut;
+    EXPECT_EQ(scan.corrupt_records, 1u);
+    ASSERT_EQ(scan.problems.size(), 1u);
+    EXPECT_NE(scan.problems[0].find("offset " + std::to_string(second_end)), std::string::npos) << scan.problems[0];
+  }
+}
+
+TEST(OutboxLog, CorruptedRecordIsSkippedAndLaterRecordsFound) {
+  std::string bytes;
+  append_entry_record(record(1), bytes);
+  const std::size_t second = bytes.size();
+  append_entry_record(record(2), bytes);
+  append_entry_record(record(3), bytes);
+  append_done_record({3}, bytes);
+  append_entry_record(record(4), bytes);
+  bytes[second + kOutboxHeaderBytes + 30] ^= 0x5a;  // inside record 2's payload: CRC mismatch
+  SegmentScan scan = parse_segment(bytes);
+  ASSERT_EQ(scan.entries.size(), 3u);
+  EXPECT_EQ(scan.entries[0].id, 1u);
+  EXPECT_EQ(scan.entries[1].id, 3u);
+  EXPECT_EQ(scan.entries[2].id, 4u);
+  EXPECT_EQ(scan.done, std::vector<std::uint64_t>{3});
+  EXPECT_EQ(scan.corrupt_records, 1u);
+  ASSERT_EQ(scan.problems.size(), 1u);
+  EXPECT_NE(scan.problems[0].find("CRC mismatch"), std::string::npos) << scan.problems[0];
+}
+
+TEST(OutboxLog, GarbageNeverCrashesAndYieldsNothing) {
+  std::string garbage;
+  for (int i = 0; i < 10000; ++i) garbage.push_back(static_cast<char>((i * 7919) & 0xff));
+  SegmentScan scan = parse_segment(garbage);
+  EXPECT_TRUE(scan.entries.empty());
+  EXPECT_EQ(scan.corrupt_records, 1u);
+  // A header claiming a huge length is "truncated", not an allocation.
+  std::string bytes;
+  append_entry_record(record(1), bytes);
+  bytes[8] = bytes[9] = bytes[10] = bytes[11] = '\xff';
+  scan = parse_segment(bytes);
+  EXPECT_TRUE(scan.entries.empty());
+  EXPECT_EQ(scan.corrupt_records, 1u);
+}
+
+}  // namespace
+}  // namespace herald::detail
