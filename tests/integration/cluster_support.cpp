@@ -42,7 +42,8 @@ std::string cluster_unavailable_reason() {
              "; start one with RMQ_VERSION=4 RMQ_PORT=" + std::to_string(broker_port()) +
              " scripts/rabbitmq cluster-start";
   auto nodes = management_json(1, "/api/nodes");
-  if (!nodes.IsArray()) return "node 1's management API (port " + std::to_string(node_port(1) + 10000) + ") does not answer";
+  if (!nodes.IsArray())
+    return "node 1's management API (port " + std::to_string(node_port(1) + 10000) + ") does not answer";
   for (int node = 1; node <= kClusterNodes; ++node) {
     bool running = false;
     for (const auto& entry : nodes.GetArray())

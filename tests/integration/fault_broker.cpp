@@ -65,7 +65,8 @@ std::map<std::string, QueueCounts> list_queues() { return list_queues_on(broker_
 
 std::map<std::string, QueueCounts> list_queues_on(int port) {
   std::map<std::string, QueueCounts> queues;
-  auto result = broker_ctl_on(port, "-q --no-table-headers list_queues name messages_ready messages_unacknowledged consumers");
+  auto result =
+      broker_ctl_on(port, "-q --no-table-headers list_queues name messages_ready messages_unacknowledged consumers");
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
