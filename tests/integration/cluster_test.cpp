@@ -195,7 +195,6 @@ void run_kill_scenario(Victim victim) {
   });
   double stream_seconds = seconds_between(stream_started, Clock::now());
   killer.join();
-  ASSERT_NE(target, 0) << "cannot tell which node to kill";
   auto flushed = notifier.flush(90s);
   // flush() with nothing pending: every send without a failure was confirmed.
   if (flushed.pending == 0)
@@ -209,6 +208,7 @@ void run_kill_scenario(Victim victim) {
   }
   sampling = false;
   sampler.join();
+  ASSERT_NE(target, 0) << "cannot tell which node to kill";
   server.stop();
   bool server_stopped = server.wait_for(20s);
   bool restarted = restart && restart->join();
