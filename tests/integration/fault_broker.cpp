@@ -34,9 +34,10 @@ CommandResult run_command(const std::string& command) {
   return result;
 }
 
-CommandResult broker_ctl(const std::string& args) {
-  return run_command("RMQ_PORT=" + std::to_string(broker_port()) + " " HERALD_SOURCE_DIR "/scripts/rabbitmq ctl " +
-                     args);
+CommandResult broker_ctl(const std::string& args) { return broker_ctl_on(broker_port(), args); }
+
+CommandResult broker_ctl_on(int port, const std::string& args) {
+  return run_command("RMQ_PORT=" + std::to_string(port) + " " HERALD_SOURCE_DIR "/scripts/rabbitmq ctl " + args);
 }
 
 bool port_open(int port) {
@@ -60,9 +61,12 @@ bool wait_broker_up(std::chrono::seconds timeout) {
   return false;
 }
 
-std::map<std::string, QueueCounts> list_queues() {
+std::map<std::string, QueueCounts> list_queues() { return list_queues_on(broker_port()); }
+
+std::map<std::string, QueueCounts> list_queues_on(int port) {
   std::map<std::string, QueueCounts> queues;
-  auto result = broker_ctl("-q --no-table-headers list_queues name messages_ready messages_unacknowledged consumers");
+  auto result =
+      broker_ctl_on(port, "-q --no-table-headers list_queues name messages_ready messages_unacknowledged consumers");
   std::istringstream lines(result.output);
   std::string line;
   while (std::getline(lines, line)) {
@@ -75,6 +79,10 @@ std::map<std::string, QueueCounts> list_queues() {
 }
 
 HttpResult management_http(const std::string& method, const std::string& path, const std::string& json) {
+  return management_http_on(broker_port(), method, path, json);
+}
+
+HttpResult management_http_on(int port, const std::string& method, const std::string& path, const std::string& json) {
   HttpResult result;
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return result;
@@ -83,7 +91,7 @@ HttpResult management_http(const std::string& method, const std::string& path, c
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(broker_port() + 10000));
+  addr.sin_port = htons(static_cast<std::uint16_t>(port + 10000));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     ::close(fd);

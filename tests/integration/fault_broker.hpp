@@ -27,6 +27,8 @@ struct CommandResult {
 CommandResult run_command(const std::string& command);
 /// `scripts/rabbitmq ctl <args>`: rabbitmqctl against the private broker of RMQ_PORT.
 CommandResult broker_ctl(const std::string& args);
+/// The same against the broker (or cluster node) whose AMQP port is `port`.
+CommandResult broker_ctl_on(int port, const std::string& args);
 /// Waits until the broker accepts AMQP connections (TCP connect to RMQ_PORT) and answers
 /// `rabbitmqctl await_startup`; false after `timeout`.
 bool wait_broker_up(std::chrono::seconds timeout);
@@ -40,6 +42,8 @@ struct QueueCounts {
   std::size_t consumers = 0;
 };
 std::map<std::string, QueueCounts> list_queues();
+/// The same, asked of the broker (or cluster node) whose AMQP port is `port`.
+std::map<std::string, QueueCounts> list_queues_on(int port);
 
 /// One management HTTP API call as guest to 127.0.0.1:RMQ_PORT+10000.
 struct HttpResult {
@@ -47,6 +51,9 @@ struct HttpResult {
   std::string body;
 };
 HttpResult management_http(const std::string& method, const std::string& path, const std::string& json = "");
+/// The same to the management API of the broker (or cluster node) whose AMQP port is `port`.
+HttpResult management_http_on(int port, const std::string& method, const std::string& path,
+                              const std::string& json = "");
 /// Declares (PUT) a topic exchange / a queue with JSON `arguments`, binds (POST), deletes.
 /// Return the HTTP status (2xx = done).
 int declare_exchange(const std::string& name, bool durable);
