@@ -31,14 +31,17 @@ int signal_exit_code(int signal) noexcept;
 /// "SIGTERM", "SIGINT", or "signal N".
 std::string signal_name(int signal);
 
-/// Catches SIGINT and SIGTERM while it lives (one instance at a time); restores the previous
-/// handlers when destroyed.
-/// **Thread safety:** the accessors may be called from any thread; `on_signal` runs on the
-/// watcher thread (keep it short; it may call NotificationServer::stop()).
+/// Catches SIGINT and SIGTERM while it lives (one instance at a time), and SIGHUP when given
+/// `on_reload`; restores the previous handlers when destroyed.
+/// **Thread safety:** the accessors may be called from any thread; `on_signal` and `on_reload`
+/// run on the watcher thread (keep them short; they may call NotificationServer::stop()).
 class StopSignals {
  public:
-  /// @param on_signal called for every signal with its number and how many came so far.
-  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {});
+  /// @param on_signal called for every SIGINT/SIGTERM with its number and how many came so far.
+  /// @param on_reload called for every SIGHUP (which then is not a stop signal); without it
+  ///                  SIGHUP keeps its previous disposition.
+  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {},
+                       std::function<void()> on_reload = {});
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -51,12 +54,14 @@ class StopSignals {
 
  private:
   void watch();
+  int handled_signals() const noexcept { return on_reload_ ? 3 : 2; }
   int pipe_[2] = {-1, -1};
   std::function<void(int, int)> on_signal_;
+  std::function<void()> on_reload_;
   std::atomic<int> count_{0};
   std::atomic<int> first_{0};
   std::thread watcher_;
-  struct sigaction previous_[2] = {};  // SIGINT, SIGTERM
+  struct sigaction previous_[3] = {};  // SIGINT, SIGTERM, SIGHUP
 };
 
 /// `--shutdown-timeout` split in two: handlers may drain until `drain`; the rest of `total`
@@ -80,5 +85,7 @@ void print_send_summary(const char* why, std::uint64_t requested, const Notifier
 /// listen's counters at exit, one stderr line: "herald listen: <why>: H handled, R released,
 /// D dead-lettered, P duplicates, I still in progress (received N, filtered N, requeued N)".
 void print_listen_summary(const char* why, const ServerStats& stats);
+/// The same line for another command: "<command>: <why>: H handled, ...".
+void print_server_summary(const char* command, const char* why, const ServerStats& stats);
 
 }  // namespace herald::cli
