@@ -1,5 +1,6 @@
 # herald route's pieces: routes file parsing, file rotation, actions and reloads (memory://,
 # webhooks against a loopback HTTP receiver).
+find_package(CLI11 REQUIRED)
 herald_test(herald_route_tests LABELS unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/route_config_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/route_rotation_test.cpp

@@ -81,15 +81,15 @@ HttpOutcome http_post(const HttpUrl& url, const std::string& body, std::chrono::
     outcome.error = std::string(step) + ": " + (ec == beast::error::timeout ? "timed out" : ec.message());
   };
 
-  resolver.async_resolve(url.host, url.port, [&](beast::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return fail("resolve", ec);
+  resolver.async_resolve(url.host, url.port, [&](beast::error_code resolved, tcp::resolver::results_type results) {
+    if (resolved) return fail("resolve", resolved);
     stream.expires_after(std::min<std::chrono::steady_clock::duration>(
         connect_timeout, deadline - std::chrono::steady_clock::now()));
-    stream.async_connect(results, [&](beast::error_code ec, const tcp::endpoint&) {
-      if (ec) return fail("connect", ec);
+    stream.async_connect(results, [&](beast::error_code connected, const tcp::endpoint&) {
+      if (connected) return fail("connect", connected);
       stream.expires_at(deadline);
-      http::async_write(stream, request, [&](beast::error_code ec, std::size_t) {
-        if (ec) return fail("send", ec);
+      http::async_write(stream, request, [&](beast::error_code written, std::size_t) {
+        if (written) return fail("send", written);
         http::async_read(stream, buffer, response, [&](beast::error_code ec, std::size_t) {
           if (ec) return fail("response", ec);
           outcome.status = static_cast<int>(response.result_int());
