@@ -33,7 +33,8 @@ struct RouteArgs {
 // What the service and its `log` actions say: info and up on stderr (the CLI's transport
 // logger stays at warning unless --verbose).
 std::shared_ptr<spdlog::logger> make_route_logger(bool verbose) {
-  auto logger = std::make_shared<spdlog::logger>("herald route", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("herald route", std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   logger->set_level(verbose ? spdlog::level::debug : spdlog::level::info);
   return logger;
 }
@@ -74,7 +75,8 @@ int run_route(RouteArgs& args) {
   const route::RouteConfig routes = route::load_route_config(args.routes_path);
   // The routes file's transport_url is the default; oslo config files, OS_* variables and
   // --url override it.
-  args.config.set_default("DEFAULT", "transport_url", routes.transport_url.empty() ? "memory://" : routes.transport_url);
+  args.config.set_default("DEFAULT", "transport_url",
+                          routes.transport_url.empty() ? "memory://" : routes.transport_url);
   const Config config = args.config.load(logger);
   const ShutdownBudget budget = shutdown_budget(args.shutdown_timeout_seconds);
 
@@ -91,7 +93,8 @@ int run_route(RouteArgs& args) {
   transport_options.logger = logger;
   if (!args.metrics_address.empty()) transport_options.metrics = Metrics::create();
   auto transport = open_transport(config, transport_options);
-  auto resources = std::make_shared<route::ActionResources>(transport, config.transport_url, route_logger, route_logger);
+  auto resources =
+      std::make_shared<route::ActionResources>(transport, config.transport_url, route_logger, route_logger);
 
   ServerOptions base = config.server_options();
   base.logger = logger;

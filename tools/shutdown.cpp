@@ -26,7 +26,8 @@ extern "C" void forward_signal(int signal) {
   errno = saved_errno;
 }
 
-constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};  // SIGHUP only with on_reload
+// SIGHUP is handled only when StopSignals was given on_reload.
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
 constexpr unsigned char kWakeWatcher = 0;  // not a signal number: tells the watcher to exit
 
 }  // namespace
@@ -117,10 +118,10 @@ void print_server_summary(const char* command, const char* why, const ServerStat
                "%s: %s: %llu handled, %llu released, %llu dead-lettered, %llu duplicates, %llu still in "
                "progress (received %llu, filtered %llu, requeued %llu)\n",
                command, why, static_cast<unsigned long long>(stats.handled),
-               static_cast<unsigned long long>(stats.released),
-               static_cast<unsigned long long>(stats.dead_lettered), static_cast<unsigned long long>(stats.duplicates),
-               static_cast<unsigned long long>(stats.in_progress), static_cast<unsigned long long>(stats.received),
-               static_cast<unsigned long long>(stats.filtered), static_cast<unsigned long long>(stats.requeued));
+               static_cast<unsigned long long>(stats.released), static_cast<unsigned long long>(stats.dead_lettered),
+               static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(stats.in_progress),
+               static_cast<unsigned long long>(stats.received), static_cast<unsigned long long>(stats.filtered),
+               static_cast<unsigned long long>(stats.requeued));
 }
 
 }  // namespace herald::cli

@@ -40,8 +40,7 @@ class StopSignals {
   /// @param on_signal called for every SIGINT/SIGTERM with its number and how many came so far.
   /// @param on_reload called for every SIGHUP (which then is not a stop signal); without it
   ///                  SIGHUP keeps its previous disposition.
-  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {},
-                       std::function<void()> on_reload = {});
+  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {}, std::function<void()> on_reload = {});
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;

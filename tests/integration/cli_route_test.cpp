@@ -83,26 +83,36 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
   HttpReceiver down([](std::size_t, const std::string&) { return 500; });
 
   auto routes = [&](const std::string& audit_path) {
-    return "transport_url: '" + url + "'\n" +
-           "targets: [{topic: " + topic + "}]\n"
-           "pool: " + pool + "\n"
+    return "transport_url: '" + url + "'\n" + "targets: [{topic: " + topic +
+           "}]\n"
+           "pool: " +
+           pool +
+           "\n"
            "workers: 4\n"
            "max_redeliveries: 3\n"
            "endpoints:\n"
            "  - name: audit-file\n"
            "    priorities: [info]\n"
            "    filter: {publisher_id: '^compute\\.'}\n"
-           "    file: {path: " + audit_path + ", max_bytes: 4096, keep: 50}\n"
+           "    file: {path: " +
+           audit_path +
+           ", max_bytes: 4096, keep: 50}\n"
            "  - name: hook\n"
            "    priorities: [error]\n"
-           "    webhook: {url: '" + hook.url() + "', timeout: 5}\n"
+           "    webhook: {url: '" +
+           hook.url() +
+           "', timeout: 5}\n"
            "  - name: broken-hook\n"
            "    priorities: [warn]\n"
            "    filter: {event_type: '^doomed\\.'}\n"
-           "    webhook: {url: '" + down.url() + "', connect_timeout: 1, timeout: 2}\n"
+           "    webhook: {url: '" +
+           down.url() +
+           "', connect_timeout: 1, timeout: 2}\n"
            "  - name: forward\n"
            "    priorities: [critical]\n"
-           "    republish: {topic: " + forward_topic + ", timeout: 10}\n"
+           "    republish: {topic: " +
+           forward_topic +
+           ", timeout: 10}\n"
            "  - name: trace\n"
            "    priorities: [info]\n"
            "    filter: {event_type: '^trace\\.', context: {request_id: '^req-'}}\n"
@@ -132,12 +142,12 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
   Notifier compute(transport, {.publisher_id = "compute.host1", .topics = {topic}, .sanitize_context = false});
   Notifier network(transport, {.publisher_id = "network.host1", .topics = {topic}, .sanitize_context = false});
   for (int i = 0; i < 40; ++i) compute.info("{}", "compute.instance.update", R"({"i": )" + std::to_string(i) + "}");
-  for (int i = 0; i < 10; ++i) network.info("{}", "network.port.update", "{}");          // matches nothing
-  for (int i = 0; i < 5; ++i) network.info(R"({"request_id": "req-1"})", "trace.call", "{}");  // log
-  network.info(R"({"request_id": "other"})", "trace.call", "{}");                         // matches nothing
-  for (int i = 0; i < 6; ++i) network.error("{}", "network.failure", "{}");              // hook
-  for (int i = 0; i < 2; ++i) network.warn("{}", "doomed.event", "{}");                  // dead letter
-  network.warn("{}", "benign.event", "{}");                                               // matches nothing
+  for (int i = 0; i < 10; ++i) network.info("{}", "network.port.update", "{}");                  // matches nothing
+  for (int i = 0; i < 5; ++i) network.info(R"({"request_id": "req-1"})", "trace.call", "{}");    // log
+  network.info(R"({"request_id": "other"})", "trace.call", "{}");                                // matches nothing
+  for (int i = 0; i < 6; ++i) network.error("{}", "network.failure", "{}");                      // hook
+  for (int i = 0; i < 2; ++i) network.warn("{}", "doomed.event", "{}");                          // dead letter
+  network.warn("{}", "benign.event", "{}");                                                      // matches nothing
   for (int i = 0; i < 8; ++i) compute.critical("{}", "compute.host.down", R"({"host": "h1"})");  // republish
   ASSERT_TRUE(compute.flush(30s).ok());
   ASSERT_TRUE(network.flush(30s).ok());
@@ -194,15 +204,19 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
   ASSERT_TRUE(eventually([&] { return sent.load() >= kDuringReload / 3; }, 20s));
   std::ofstream(routes_path) << routes(audit_after);
   route.signal(SIGHUP);
-  const bool reloaded = eventually([&] { return route.err().find("reloaded " + routes_path) != std::string::npos; }, 20s);
+  const bool reloaded =
+      eventually([&] { return route.err().find("reloaded " + routes_path) != std::string::npos; }, 20s);
   producer.join();
   ASSERT_TRUE(compute.flush(30s).ok());
   ASSERT_TRUE(reloaded) << route.err();
   EXPECT_GT(sent.load(), 0);
-  ASSERT_TRUE(eventually([&] { return std::set<std::string>(ids_in_files(audit).begin(), ids_in_files(audit).end()).size() +
-                                           ids_in_files(audit_after).size() >=
-                                       40u + kDuringReload; },
-                         30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return std::set<std::string>(ids_in_files(audit).begin(), ids_in_files(audit).end()).size() +
+                   ids_in_files(audit_after).size() >=
+               40u + kDuringReload;
+      },
+      30s));
   std::multiset<std::string> all = ids_in_files(audit);
   const std::size_t before = all.size() - 40;
   const std::multiset<std::string> after = ids_in_files(audit_after);

@@ -63,25 +63,33 @@ class RouteService_ : public ::testing::Test {
 };
 
 TEST_F(RouteService_, EachEndpointGetsExactlyWhatItsRulesMatch) {
-  const std::string yaml = "workers: 2\nendpoints:\n"
-                           "  - name: compute\n    filter: {publisher_id: '^compute\\.'}\n"
-                           "    file: {path: " + path("compute.jsonl") + "}\n"
-                           "  - name: errors\n    priorities: [error, critical]\n"
-                           "    file: {path: " + path("errors.jsonl") + "}\n"
-                           "  - name: admin-deletes\n    filter: {event_type: 'volume\\.delete', context: {user: '^admin$'}, payload: {size: '^1'}}\n"
-                           "    file: {path: " + path("admin.jsonl") + "}\n"
-                           "  - name: trace\n    priorities: [warn]\n    log: {level: info}\n";
+  const std::string yaml =
+      "workers: 2\nendpoints:\n"
+      "  - name: compute\n    filter: {publisher_id: '^compute\\.'}\n"
+      "    file: {path: " +
+      path("compute.jsonl") +
+      "}\n"
+      "  - name: errors\n    priorities: [error, critical]\n"
+      "    file: {path: " +
+      path("errors.jsonl") +
+      "}\n"
+      "  - name: admin-deletes\n    filter: {event_type: 'volume\\.delete', context: {user: '^admin$'}, payload: "
+      "{size: '^1'}}\n"
+      "    file: {path: " +
+      path("admin.jsonl") +
+      "}\n"
+      "  - name: trace\n    priorities: [warn]\n    log: {level: info}\n";
   RouteService service(resources_, parse_route_config(yaml, "routes.yaml"), base());
   service.start();
   Notifier compute(transport_, {.publisher_id = "compute.host1", .sanitize_context = false});
   Notifier volume(transport_, {.publisher_id = "volume.host2", .sanitize_context = false});
-  compute.info("{}", "compute.instance.create.end", R"({"n": 1})");                       // compute
-  compute.error("{}", "compute.instance.create.error", R"({"n": 2})");                    // compute, errors
-  volume.critical("{}", "volume.attach", R"({"n": 3})");                                  // errors
-  volume.info(R"({"user": "admin"})", "volume.delete.end", R"({"n": 4, "size": "10"})");  // admin
-  volume.info(R"({"user": "admin2"})", "volume.delete.end", R"({"n": 5, "size": "10"})"); // nobody
-  volume.info(R"({"user": "admin"})", "volume.delete.end", R"({"n": 6, "size": 10})");    // nobody: not a string
-  volume.warn("{}", "volume.slow", R"({"n": 7})");                                        // trace
+  compute.info("{}", "compute.instance.create.end", R"({"n": 1})");                        // compute
+  compute.error("{}", "compute.instance.create.error", R"({"n": 2})");                     // compute, errors
+  volume.critical("{}", "volume.attach", R"({"n": 3})");                                   // errors
+  volume.info(R"({"user": "admin"})", "volume.delete.end", R"({"n": 4, "size": "10"})");   // admin
+  volume.info(R"({"user": "admin2"})", "volume.delete.end", R"({"n": 5, "size": "10"})");  // nobody
+  volume.info(R"({"user": "admin"})", "volume.delete.end", R"({"n": 6, "size": 10})");     // nobody: not a string
+  volume.warn("{}", "volume.slow", R"({"n": 7})");                                         // trace
   ASSERT_TRUE(compute.flush(std::chrono::seconds(5)).ok());
   ASSERT_TRUE(volume.flush(std::chrono::seconds(5)).ok());
   ASSERT_TRUE(eventually([&] { return service.stats().in_progress == 0 && service.stats().received == 7; }));
@@ -117,11 +125,13 @@ TEST_F(RouteService_, WebhookFailuresRequeueThenSucceedAndAlwaysFailingDeadLette
   test::HttpReceiver flaky([](std::size_t n, const std::string&) { return n < 2 ? 503 : 200; });
   test::HttpReceiver down([](std::size_t n, const std::string&) { return n % 2 == 0 ? 500 : 0; },
                           std::chrono::milliseconds(400));
-  const std::string yaml = "workers: 2\nmax_redeliveries: 2\nendpoints:\n"
-                           "  - name: flaky\n    filter: {event_type: '^flaky'}\n    webhook: {url: '" + flaky.url() +
-                           "', timeout: 1}\n"
-                           "  - name: down\n    filter: {event_type: '^down'}\n    webhook: {url: '" + down.url() +
-                           "', timeout: 0.2}\n";
+  const std::string yaml =
+      "workers: 2\nmax_redeliveries: 2\nendpoints:\n"
+      "  - name: flaky\n    filter: {event_type: '^flaky'}\n    webhook: {url: '" +
+      flaky.url() +
+      "', timeout: 1}\n"
+      "  - name: down\n    filter: {event_type: '^down'}\n    webhook: {url: '" +
+      down.url() + "', timeout: 0.2}\n";
   RouteService service(resources_, parse_route_config(yaml, "routes.yaml"), base());
   service.start();
   Notifier notifier(transport_, {.publisher_id = "p"});
@@ -160,9 +170,10 @@ TEST_F(RouteService_, RepublishKeepsTheOriginalFieldsAndIsConfirmedBeforeTheAck)
   });
   NotificationServer downstream(transport_, {Target{"forwarded", ""}}, {collector}, {.workers = 1});
   downstream.start();  // declares forwarded.critical
-  const std::string yaml = "endpoints:\n"
-                           "  - name: forward\n    filter: {event_type: '^fwd'}\n"
-                           "    republish: {topic: forwarded, priority: critical, timeout: 2}\n";
+  const std::string yaml =
+      "endpoints:\n"
+      "  - name: forward\n    filter: {event_type: '^fwd'}\n"
+      "    republish: {topic: forwarded, priority: critical, timeout: 2}\n";
   RouteService service(resources_, parse_route_config(yaml, "routes.yaml"), base());
   service.start();
   Notifier notifier(transport_, {.publisher_id = "origin.host", .sanitize_context = false});
@@ -220,8 +231,8 @@ TEST_F(RouteService_, ReloadUnderTrafficLosesNothingAndABadReloadKeepsTheOldRout
   for (const auto* lines : {&before, &after})
     for (const std::string& line : *lines) ids.insert(field(line, "message_id"));
   const std::set<std::string> unique(ids.begin(), ids.end());
-  std::printf("reload under traffic: %zu before, %zu after, %zu unique, %zu duplicates\n", before.size(),
-              after.size(), unique.size(), ids.size() - unique.size());
+  std::printf("reload under traffic: %zu before, %zu after, %zu unique, %zu duplicates\n", before.size(), after.size(),
+              unique.size(), ids.size() - unique.size());
   EXPECT_EQ(unique.size(), static_cast<std::size_t>(kCount)) << "nothing lost";
   EXPECT_GT(before.size(), 0u);
   EXPECT_GT(after.size(), 0u);

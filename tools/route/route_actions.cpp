@@ -139,8 +139,8 @@ class LogSink final : public RouteAction {
  protected:
   bool deliver(const Notification& n, std::string&) override {
     // Never the payload (it may hold anything); the ids identify the notification.
-    out_->log(level_, "route {}: {} {} publisher_id={} message_id={}", endpoint(), to_string(n.priority),
-              n.event_type, n.publisher_id, n.message_id);
+    out_->log(level_, "route {}: {} {} publisher_id={} message_id={}", endpoint(), to_string(n.priority), n.event_type,
+              n.publisher_id, n.message_id);
     return true;
   }
 
@@ -201,8 +201,9 @@ std::shared_ptr<RotatingFile> ActionResources::file(const std::string& path, std
 std::shared_ptr<Transport> ActionResources::transport_for_exchange(const std::string& exchange) {
   if (exchange.empty() || exchange == transport_->options().control_exchange) return transport_;
   if (transport_->url().scheme() == "memory")
-    throw ConfigError("republish.exchange: another exchange needs a second connection, and a second memory:// "
-                      "transport is another broker; leave exchange out on memory://");
+    throw ConfigError(
+        "republish.exchange: another exchange needs a second connection, and a second memory:// "
+        "transport is another broker; leave exchange out on memory://");
   std::lock_guard lock(mutex_);
   auto& slot = exchanges_[exchange];
   if (!slot) {

@@ -285,8 +285,9 @@ RouteConfig parse_route_config(std::string_view yaml, const std::string& source)
     r.fail_at(e.mark.line, "YAML", e.msg);
   }
   const YAML::Node& root = document;  // const: operator[] must never add keys
-  if (!root.IsMap()) r.fail_at(root.IsDefined() && !root.IsNull() ? root.Mark().line : 0, "(top level)",
-                               "expected a mapping with 'endpoints'");
+  if (!root.IsMap())
+    r.fail_at(root.IsDefined() && !root.IsNull() ? root.Mark().line : 0, "(top level)",
+              "expected a mapping with 'endpoints'");
   r.only_keys(root, "",
               {"transport_url", "targets", "pool", "workers", "allow_requeue", "max_redeliveries", "credit_window",
                "endpoints"});

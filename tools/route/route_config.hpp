@@ -38,8 +38,8 @@ struct WebhookAction {
 /// before the original is acked.
 struct RepublishAction {
   std::string topic;
-  std::string exchange;              ///< empty: the transport's control exchange
-  std::optional<Priority> priority;  ///< empty: the notification's own priority
+  std::string exchange;                      ///< empty: the transport's control exchange
+  std::optional<Priority> priority;          ///< empty: the notification's own priority
   std::chrono::milliseconds timeout{10000};  ///< confirmation wait; past it → requeue
 };
 

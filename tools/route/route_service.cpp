@@ -41,8 +41,7 @@ struct RouteService::Generation {
   std::unique_ptr<NotificationServer> server;
 };
 
-RouteService::RouteService(std::shared_ptr<ActionResources> resources, RouteConfig config,
-                           ServerOptions base_options)
+RouteService::RouteService(std::shared_ptr<ActionResources> resources, RouteConfig config, ServerOptions base_options)
     : resources_(std::move(resources)), base_options_(std::move(base_options)) {
   current_ = build(std::move(config));
 }
@@ -63,8 +62,8 @@ std::unique_ptr<RouteService::Generation> RouteService::build(RouteConfig config
   options.allow_requeue = config.allow_requeue;
   options.max_redeliveries = config.max_redeliveries;
   if (config.credit_window != 0) options.credit_window = config.credit_window;
-  generation->server = std::make_unique<NotificationServer>(resources_->transport(), config.targets,
-                                                            generation->set.endpoints, options);
+  generation->server =
+      std::make_unique<NotificationServer>(resources_->transport(), config.targets, generation->set.endpoints, options);
   generation->config = std::move(config);
   return generation;
 }
@@ -130,8 +129,8 @@ void RouteService::stop(std::chrono::milliseconds drain) {
 bool RouteService::wait_for(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   auto left = [&] {
-    return std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                      deadline - std::chrono::steady_clock::now()));
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
   };
   std::vector<NotificationServer*> servers;
   {
@@ -158,8 +157,7 @@ std::vector<EndpointSummary> RouteService::endpoint_summaries() const {
   std::lock_guard state(state_);
   std::vector<EndpointSummary> totals = retired_endpoints_;
   for (const auto& generation : retiring_)
-    for (const auto& action : generation->set.actions)
-      add(totals, action->endpoint(), action->kind(), action->stats());
+    for (const auto& action : generation->set.actions) add(totals, action->endpoint(), action->kind(), action->stats());
   for (const auto& action : current_->set.actions) add(totals, action->endpoint(), action->kind(), action->stats());
   return totals;
 }

@@ -83,8 +83,8 @@ HttpOutcome http_post(const HttpUrl& url, const std::string& body, std::chrono::
 
   resolver.async_resolve(url.host, url.port, [&](beast::error_code resolved, tcp::resolver::results_type results) {
     if (resolved) return fail("resolve", resolved);
-    stream.expires_after(std::min<std::chrono::steady_clock::duration>(
-        connect_timeout, deadline - std::chrono::steady_clock::now()));
+    stream.expires_after(
+        std::min<std::chrono::steady_clock::duration>(connect_timeout, deadline - std::chrono::steady_clock::now()));
     stream.async_connect(results, [&](beast::error_code connected, const tcp::endpoint&) {
       if (connected) return fail("connect", connected);
       stream.expires_at(deadline);
