@@ -50,6 +50,11 @@ std::multiset<std::string> ids_in_files(const std::string& base) {
   return ids;
 }
 
+std::set<std::string> unique_ids_in_files(const std::string& base) {
+  const std::multiset<std::string> ids = ids_in_files(base);
+  return {ids.begin(), ids.end()};
+}
+
 std::size_t count_of(const std::string& text, const std::string& needle) {
   std::size_t n = 0;
   for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
@@ -136,8 +141,10 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
   CliProcess route("route", {"route", "--config", routes_path, "--metrics-address",
                              "127.0.0.1:" + std::to_string(kMetricsPort), "--shutdown-timeout", "10"});
   ASSERT_TRUE(route.started());
+  // Ready, and ready is this child (not a leftover holding the port: it would have exited).
   ASSERT_TRUE(eventually([&] { return http_get(kMetricsPort, "/readyz").status == 200; }, 30s))
       << "herald route never became ready: " << route.err();
+  ASSERT_FALSE(route.wait(200ms).has_value()) << "herald route exited: " << route.err();
 
   Notifier compute(transport, {.publisher_id = "compute.host1", .topics = {topic}, .sanitize_context = false});
   Notifier network(transport, {.publisher_id = "network.host1", .topics = {topic}, .sanitize_context = false});
@@ -163,7 +170,7 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
       << "\n"
       << route.err();
   EXPECT_EQ(ids_in_files(audit).size(), 40u);
-  EXPECT_EQ(std::set<std::string>(ids_in_files(audit).begin(), ids_in_files(audit).end()).size(), 40u);
+  EXPECT_EQ(unique_ids_in_files(audit).size(), 40u);
   EXPECT_TRUE(fs::exists(audit + ".1")) << "40 lines of ~300 bytes rotate at 4096 bytes";
   EXPECT_EQ(hook.accepted().size(), 6u);
   EXPECT_EQ(hook.requests(), 9u) << "3 failed (requeued) + 6 delivered";
@@ -211,11 +218,7 @@ TEST(CliRoute, AllFourActionsThroughRabbitMqWithAReloadUnderTrafficAndADrain) {
   ASSERT_TRUE(reloaded) << route.err();
   EXPECT_GT(sent.load(), 0);
   ASSERT_TRUE(eventually(
-      [&] {
-        return std::set<std::string>(ids_in_files(audit).begin(), ids_in_files(audit).end()).size() +
-                   ids_in_files(audit_after).size() >=
-               40u + kDuringReload;
-      },
+      [&] { return unique_ids_in_files(audit).size() + ids_in_files(audit_after).size() >= 40u + kDuringReload; },
       30s));
   std::multiset<std::string> all = ids_in_files(audit);
   const std::size_t before = all.size() - 40;

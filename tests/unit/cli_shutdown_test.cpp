@@ -47,6 +47,34 @@ TEST(CliStopSignals, PreviousHandlersAreRestored) {
   ::sigaction(SIGTERM, &saved, nullptr);
 }
 
+TEST(CliStopSignals, SighupReloadsWithoutStoppingAndItsHandlerIsRestored) {
+  struct sigaction mine {};
+  mine.sa_handler = previous_handler;
+  sigemptyset(&mine.sa_mask);
+  struct sigaction saved {};
+  ASSERT_EQ(::sigaction(SIGHUP, &mine, &saved), 0);
+  {
+    std::atomic<int> reloads{0};
+    cli::StopSignals signals({}, [&] { reloads.fetch_add(1); });
+    ::raise(SIGHUP);
+    ::raise(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return reloads.load() == 2; }));
+    EXPECT_FALSE(signals.requested()) << "SIGHUP is not a stop signal";
+    ::raise(SIGTERM);
+    ASSERT_TRUE(eventually([&] { return signals.requested(); }));
+    EXPECT_EQ(reloads.load(), 2);
+  }
+  struct sigaction now {};
+  ::sigaction(SIGHUP, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, &previous_handler);
+  {
+    cli::StopSignals without_reload;  // leaves SIGHUP alone
+    ::sigaction(SIGHUP, nullptr, &now);
+    EXPECT_EQ(now.sa_handler, &previous_handler);
+  }
+  ::sigaction(SIGHUP, &saved, nullptr);
+}
+
 TEST(CliStopSignals, BudgetLeavesTimeToCloseAfterTheDrain) {
   EXPECT_EQ(cli::shutdown_budget(5).total, 5000ms);
   EXPECT_EQ(cli::shutdown_budget(5).drain, 3000ms);
