@@ -157,8 +157,6 @@ TEST_F(RouteService_, WebhookFailuresRequeueThenSucceedAndAlwaysFailingDeadLette
   EXPECT_TRUE(service.wait_for(std::chrono::seconds(5)));
 }
 
-// (memory:// confirms a send nobody consumes, as RabbitMQ does not: the failure path is in the
-// integration test, tests/integration/cli_route_test.cpp.)
 TEST_F(RouteService_, RepublishKeepsTheOriginalFieldsAndIsConfirmedBeforeTheAck) {
   std::mutex mutex;
   std::vector<Notification> forwarded;
@@ -192,6 +190,32 @@ TEST_F(RouteService_, RepublishKeepsTheOriginalFieldsAndIsConfirmedBeforeTheAck)
   EXPECT_EQ(forwarded[0].payload_json(), R"({"k":7})");
   EXPECT_EQ(forwarded[0].context_json(), R"({"request_id":"req-1"})");
   EXPECT_EQ(service.endpoint_summaries()[0].stats.delivered, 1u);
+}
+
+TEST_F(RouteService_, ARefusedRepublishRequeuesThenDeadLetters) {
+  // memory:// with queues of depth 1 that refuse more: the first copy fills full.info (nobody
+  // consumes it), every later copy is refused.
+  transport_ = Transport::open("memory://?max_depth=1&overflow=reject");
+  resources_ = std::make_shared<ActionResources>(transport_, "memory://", log_.logger, log_.logger);
+  const std::string yaml =
+      "max_redeliveries: 2\nendpoints:\n"
+      "  - name: forward\n    republish: {topic: full, timeout: 2}\n";
+  RouteService service(resources_, parse_route_config(yaml, "routes.yaml"), base());
+  service.start();
+  Notifier notifier(transport_, {.publisher_id = "p"});
+  notifier.info("{}", "first", "{}");
+  ASSERT_TRUE(notifier.flush(std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(eventually([&] { return service.stats().handled == 1; }));
+  notifier.info("{}", "second", "{}");
+  ASSERT_TRUE(notifier.flush(std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(eventually([&] { return service.stats().dead_lettered == 1; })) << log_.text();
+  EXPECT_EQ(service.stats().requeued, 2u);
+  const ActionStats stats = service.endpoint_summaries()[0].stats;
+  EXPECT_EQ(stats.delivered, 1u);
+  EXPECT_EQ(stats.failed, 3u) << "first delivery + 2 redeliveries, then the dead-letter queue";
+  EXPECT_NE(log_.text().find("republish to full.info: "), std::string::npos) << log_.text();
+  service.stop(std::chrono::seconds(1));
+  EXPECT_TRUE(service.wait_for(std::chrono::seconds(5)));
 }
 
 TEST_F(RouteService_, ReloadUnderTrafficLosesNothingAndABadReloadKeepsTheOldRoutes) {
