@@ -127,13 +127,7 @@ int run_route(RouteArgs& args) {
   }
 
   // SIGINT/SIGTERM: stop taking work, drain with a deadline, summary, exit code (as listen).
-  const auto give_up_at = std::chrono::steady_clock::now() + budget.total;
-  service.stop(budget.drain);
-  bool done = false;
-  while (!(done = service.wait_for(std::chrono::milliseconds(50)))) {
-    if (signals.count() > 1) service.stop(std::chrono::milliseconds(0));  // a second signal: release now
-    if (std::chrono::steady_clock::now() >= give_up_at) break;
-  }
+  const DrainResult drained = drain_until_deadline(service, signals, budget);
   const ServerStats stats = service.stats();
   const std::string why = "stopped by " + signal_name(signals.first_signal());
   print_server_summary("herald route", why.c_str(), stats);
@@ -142,11 +136,10 @@ int run_route(RouteArgs& args) {
                  e.kind.c_str(), static_cast<unsigned long long>(e.stats.delivered),
                  static_cast<unsigned long long>(e.stats.failed));
   std::fprintf(stderr, "herald route: %llu reload(s)\n", static_cast<unsigned long long>(service.reloads()));
-  const int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
-                                       : (done && stats.released == 0 ? kExitOk : kExitIncomplete);
+  const int code = signal_stop_exit_code(signals, drained.done, stats.released);
   // As listen: if closing outlasts the deadline, exit anyway; the broker requeues what was
   // never settled.
-  exit_at(done ? give_up_at : std::chrono::steady_clock::now(), code);
+  exit_at(drained.done ? drained.give_up_at : std::chrono::steady_clock::now(), code);
   return code;
 }
 

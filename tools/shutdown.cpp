@@ -90,6 +90,11 @@ ShutdownBudget shutdown_budget(double seconds) {
   return {total, total - reserve};
 }
 
+int signal_stop_exit_code(const StopSignals& signals, bool done, std::uint64_t released) noexcept {
+  if (signals.count() > 1) return signal_exit_code(signals.first_signal());
+  return done && released == 0 ? kExitOk : kExitIncomplete;
+}
+
 void exit_at(std::chrono::steady_clock::time_point deadline, int code) {
   std::thread([deadline, code] {
     std::this_thread::sleep_until(deadline);

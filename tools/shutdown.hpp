@@ -72,6 +72,31 @@ struct ShutdownBudget {
 };
 ShutdownBudget shutdown_budget(double seconds);
 
+/// What drain_until_deadline() saw.
+struct DrainResult {
+  bool done = false;                                 ///< everything finished before the deadline
+  std::chrono::steady_clock::time_point give_up_at;  ///< when the budget ends
+};
+
+/// The drain after a stop signal: `server.stop(budget.drain)`, then `server.wait_for()` in short
+/// steps until it is done or `budget.total` passed; a second signal meanwhile calls
+/// `server.stop(0ms)` (release the rest now). For a NotificationServer or anything with the same
+/// stop(milliseconds) / wait_for(milliseconds) pair (herald route's service).
+template <typename Server>
+DrainResult drain_until_deadline(Server& server, const StopSignals& signals, const ShutdownBudget& budget) {
+  DrainResult result{false, std::chrono::steady_clock::now() + budget.total};
+  server.stop(budget.drain);
+  while (!(result.done = server.wait_for(std::chrono::milliseconds(50)))) {
+    if (signals.count() > 1) server.stop(std::chrono::milliseconds(0));
+    if (std::chrono::steady_clock::now() >= result.give_up_at) break;
+  }
+  return result;
+}
+
+/// The exit code of a server command stopped by a signal: 128 + N after a second signal;
+/// kExitOk when it finished with nothing released; kExitIncomplete otherwise.
+int signal_stop_exit_code(const StopSignals& signals, bool done, std::uint64_t released) noexcept;
+
 /// Arms a watchdog: if the process still runs at `deadline` (closing the transport is taking
 /// too long), it flushes stdio and exits with `code` without running destructors. Whatever was
 /// not settled or confirmed by then is requeued by the broker (listen) or was reported
