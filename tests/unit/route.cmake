@@ -1,6 +1,7 @@
 # herald route's pieces: routes file parsing, file rotation, actions and reloads (memory://,
 # webhooks against a loopback HTTP receiver).
 find_package(CLI11 REQUIRED)
+include(${PROJECT_SOURCE_DIR}/tools/route/sources.cmake)
 herald_test(herald_route_tests LABELS unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/route_config_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/route_rotation_test.cpp
