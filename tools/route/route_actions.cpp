@@ -77,11 +77,17 @@ class RepublishSink final : public RouteAction {
   bool deliver(const Notification& n, std::string& error) override {
     std::unique_ptr<Notifier> notifier = take();
     const Priority priority = priority_.value_or(n.priority);
-    // The original publisher_id, context, event type and payload; a new message_id and
-    // timestamp (it is a new notification, as oslo would make it).
-    Notifier sender = notifier->prepare({.publisher_id = n.publisher_id});
-    sender.notify(priority, n.context(), n.event_type, n.payload());
-    const FlushResult result = notifier->flush(timeout_);
+    FlushResult result;
+    try {
+      // The original publisher_id, context, event type and payload; a new message_id and
+      // timestamp (it is a new notification, as oslo would make it).
+      Notifier sender = notifier->prepare({.publisher_id = n.publisher_id});
+      sender.notify(priority, n.context(), n.event_type, n.payload());
+      result = notifier->flush(timeout_);
+    } catch (...) {
+      give_back(make_notifier());  // never lose a slot: the next caller would wait forever
+      throw;
+    }
     const bool ok = result.ok();
     if (!ok) {
       error = "republish to " + topic_ + "." + std::string(to_string(priority)) + ": " +

@@ -35,8 +35,10 @@ struct EndpointSummary {
   ActionStats stats;
 };
 
-/// **Thread safety:** every member may be called from any thread; reload() and stop() are
-/// serialised with each other.
+/// **Thread safety:** start(), reload(), stop(), stats(), endpoint_summaries(), config() and
+/// reloads() may be called from any thread (reload, stop and collect are serialised). wait_for()
+/// must not run concurrently with collect() or the destructor, which free retired servers:
+/// call those three from one thread (herald route's main thread).
 class RouteService {
  public:
   /// Builds the endpoints and the server (not started).
