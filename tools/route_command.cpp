@@ -127,6 +127,9 @@ int run_route(RouteArgs& args) {
   }
 
   // SIGINT/SIGTERM: stop taking work, drain with a deadline, summary, exit code (as listen).
+  // Releases by reloads before the signal went back to the queue for the next routes: only what
+  // this stop releases makes the exit incomplete.
+  const std::uint64_t released_before_stop = service.stats().released;
   const DrainResult drained = drain_until_deadline(service, signals, budget);
   const ServerStats stats = service.stats();
   const std::string why = "stopped by " + signal_name(signals.first_signal());
@@ -136,7 +139,7 @@ int run_route(RouteArgs& args) {
                  e.kind.c_str(), static_cast<unsigned long long>(e.stats.delivered),
                  static_cast<unsigned long long>(e.stats.failed));
   std::fprintf(stderr, "herald route: %llu reload(s)\n", static_cast<unsigned long long>(service.reloads()));
-  const int code = signal_stop_exit_code(signals, drained.done, stats.released);
+  const int code = signal_stop_exit_code(signals, drained.done, stats.released - released_before_stop);
   // As listen: if closing outlasts the deadline, exit anyway; the broker requeues what was
   // never settled.
   exit_at(drained.done ? drained.give_up_at : std::chrono::steady_clock::now(), code);

@@ -13,6 +13,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -216,6 +217,51 @@ TEST_F(RouteService_, ARefusedRepublishRequeuesThenDeadLetters) {
   EXPECT_EQ(stats.delivered, 1u);
   EXPECT_EQ(stats.failed, 3u) << "first delivery + 2 redeliveries, then the dead-letter queue";
   EXPECT_NE(log_.text().find("republish to full.info: "), std::string::npos) << log_.text();
+  service.stop(std::chrono::seconds(1));
+  EXPECT_TRUE(service.wait_for(std::chrono::seconds(5)));
+}
+
+TEST_F(RouteService_, AReloadWithAShortDrainReleasesWhatTheOldRoutesHeldToTheNewOnes) {
+  // Slow endpoints (5 ms per POST) holding a backlog; the reload gives the old server 20 ms:
+  // what it took and did not start goes back to the queue and the new endpoints handle it. The
+  // new routes also subscribe to a priority the old ones did not.
+  auto slow = [](std::size_t, const std::string&) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return 200;
+  };
+  test::HttpReceiver old_hook(slow), new_hook(slow);
+  auto routes = [](const test::HttpReceiver& hook, const char* priorities) {
+    return std::string("workers: 2\ncredit_window: 100\nendpoints:\n  - name: hook\n    priorities: ") + priorities +
+           "\n    webhook: {url: '" + hook.url() + "'}\n";
+  };
+  RouteService service(resources_, parse_route_config(routes(old_hook, "[info]"), "routes.yaml"), base());
+  service.start();
+  Notifier notifier(transport_, {.publisher_id = "p"});
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i) notifier.info("{}", "e", "{}");
+  ASSERT_TRUE(notifier.flush(std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(eventually([&] { return old_hook.accepted().size() >= 20; }));
+  ASSERT_TRUE(service.reload(parse_route_config(routes(new_hook, "[info, error]"), "routes.yaml"),
+                             std::chrono::milliseconds(20)));
+  notifier.error("{}", "after.reload", "{}");
+  ASSERT_TRUE(notifier.flush(std::chrono::seconds(5)).ok());
+  ASSERT_TRUE(eventually([&] { return service.stats().handled == kCount + 1; }, std::chrono::seconds(30)))
+      << service.stats().handled;
+  std::set<std::string> ids;
+  for (const auto* hook : {&old_hook, &new_hook})
+    for (const std::string& body : hook->accepted()) ids.insert(field(body, "message_id"));
+  const ServerStats stats = service.stats();
+  std::printf("short-drain reload: old routes %zu, new routes %zu, released %llu, unique %zu\n",
+              old_hook.accepted().size(), new_hook.accepted().size(), static_cast<unsigned long long>(stats.released),
+              ids.size());
+  EXPECT_EQ(ids.size(), static_cast<std::size_t>(kCount + 1)) << "nothing lost";
+  EXPECT_GT(new_hook.accepted().size(), 1u) << "the new routes took over the backlog";
+  const auto posted = new_hook.accepted();
+  EXPECT_EQ(std::count_if(posted.begin(), posted.end(),
+                          [](const std::string& body) { return field(body, "event_type") == "after.reload"; }),
+            1)
+      << "the error queue the new routes subscribe to";
+  service.collect();
   service.stop(std::chrono::seconds(1));
   EXPECT_TRUE(service.wait_for(std::chrono::seconds(5)));
 }
