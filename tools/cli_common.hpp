@@ -28,6 +28,7 @@ void add_topology_command(CLI::App& app, int& exit_code);
 void add_dlq_command(CLI::App& app, int& exit_code);
 void add_config_command(CLI::App& app, int& exit_code);
 void add_outbox_command(CLI::App& app, int& exit_code);
+void add_route_command(CLI::App& app, int& exit_code);
 
 /// The oslo.config sources of a command: `--config-file` (repeatable), plus the flags the user
 /// gave explicitly, which override the files and the `OS_*` environment.

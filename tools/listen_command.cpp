@@ -57,24 +57,16 @@ void add_rules(Filter& filter, const std::vector<std::string>& rules, const char
 // `count_unmet` says whether --count was asked for and not reached (exit code 4 when clean).
 int drain_after_signal(NotificationServer& server, const StopSignals& signals, double shutdown_timeout_seconds,
                        const std::function<bool()>& count_unmet) {
-  const ShutdownBudget budget = shutdown_budget(shutdown_timeout_seconds);
-  const auto give_up_at = std::chrono::steady_clock::now() + budget.total;
-  server.stop(budget.drain);
-  bool done = false;
-  while (!(done = server.wait_for(std::chrono::milliseconds(50)))) {
-    if (signals.count() > 1) server.stop();  // a second signal: release the rest now
-    if (std::chrono::steady_clock::now() >= give_up_at) break;
-  }
+  const DrainResult drained = drain_until_deadline(server, signals, shutdown_budget(shutdown_timeout_seconds));
   const ServerStats stats = server.stats();
   const std::string why = "stopped by " + signal_name(signals.first_signal());
   print_listen_summary(why.c_str(), stats);
-  int code = signals.count() > 1 ? signal_exit_code(signals.first_signal())
-                                 : (done && stats.released == 0 ? kExitOk : kExitIncomplete);
+  int code = signal_stop_exit_code(signals, drained.done, stats.released);
   if (code == kExitOk && count_unmet()) code = kExitInterruptedBeforeCount;
   // The server and the transport close when run_listen returns; if that (or a handler still
   // running) outlasts the deadline, the process exits anyway and the broker requeues every
   // delivery that was never settled.
-  exit_at(done ? give_up_at : std::chrono::steady_clock::now(), code);
+  exit_at(drained.done ? drained.give_up_at : std::chrono::steady_clock::now(), code);
   return code;
 }
 

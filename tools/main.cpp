@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   herald::cli::add_dlq_command(app, exit_code);
   herald::cli::add_config_command(app, exit_code);
   herald::cli::add_outbox_command(app, exit_code);
+  herald::cli::add_route_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

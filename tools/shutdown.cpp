@@ -26,7 +26,8 @@ extern "C" void forward_signal(int signal) {
   errno = saved_errno;
 }
 
-constexpr int kSignals[] = {SIGINT, SIGTERM};
+// SIGHUP is handled only when StopSignals was given on_reload.
+constexpr int kSignals[] = {SIGINT, SIGTERM, SIGHUP};
 constexpr unsigned char kWakeWatcher = 0;  // not a signal number: tells the watcher to exit
 
 }  // namespace
@@ -39,10 +40,11 @@ std::string signal_name(int signal) {
   return "signal " + std::to_string(signal);
 }
 
-StopSignals::StopSignals(std::function<void(int, int)> on_signal) : on_signal_(std::move(on_signal)) {
+StopSignals::StopSignals(std::function<void(int, int)> on_signal, std::function<void()> on_reload)
+    : on_signal_(std::move(on_signal)), on_reload_(std::move(on_reload)) {
   if (::pipe2(pipe_, O_CLOEXEC) != 0) throw std::runtime_error("cannot create the signal pipe");
   g_signal_pipe = pipe_[1];
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < handled_signals(); ++i) {
     struct sigaction action {};
     action.sa_handler = forward_signal;
     sigemptyset(&action.sa_mask);
@@ -53,7 +55,7 @@ StopSignals::StopSignals(std::function<void(int, int)> on_signal) : on_signal_(s
 }
 
 StopSignals::~StopSignals() {
-  for (int i = 0; i < 2; ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
+  for (int i = 0; i < handled_signals(); ++i) ::sigaction(kSignals[i], &previous_[i], nullptr);
   g_signal_pipe = -1;
   const unsigned char wake = kWakeWatcher;
   ssize_t written = ::write(pipe_[1], &wake, 1);
@@ -69,6 +71,10 @@ void StopSignals::watch() {
     ssize_t got = ::read(pipe_[0], &byte, 1);
     if (got < 0 && errno == EINTR) continue;
     if (got <= 0 || byte == kWakeWatcher) return;
+    if (byte == SIGHUP) {
+      if (on_reload_) on_reload_();
+      continue;
+    }
     int expected = 0;
     first_.compare_exchange_strong(expected, byte);
     int count = count_.fetch_add(1) + 1;
@@ -82,6 +88,11 @@ ShutdownBudget shutdown_budget(double seconds) {
   // driver waits up to its detach_timeout (2 s) for the links.
   auto reserve = std::min<std::chrono::milliseconds>(total * 2 / 5, std::chrono::milliseconds(2500));
   return {total, total - reserve};
+}
+
+int signal_stop_exit_code(const StopSignals& signals, bool done, std::uint64_t released) noexcept {
+  if (signals.count() > 1) return signal_exit_code(signals.first_signal());
+  return done && released == 0 ? kExitOk : kExitIncomplete;
 }
 
 void exit_at(std::chrono::steady_clock::time_point deadline, int code) {
@@ -104,13 +115,18 @@ void print_send_summary(const char* why, std::uint64_t requested, const Notifier
 }
 
 void print_listen_summary(const char* why, const ServerStats& stats) {
+  print_server_summary("herald listen", why, stats);
+}
+
+void print_server_summary(const char* command, const char* why, const ServerStats& stats) {
   std::fprintf(stderr,
-               "herald listen: %s: %llu handled, %llu released, %llu dead-lettered, %llu duplicates, %llu still in "
+               "%s: %s: %llu handled, %llu released, %llu dead-lettered, %llu duplicates, %llu still in "
                "progress (received %llu, filtered %llu, requeued %llu)\n",
-               why, static_cast<unsigned long long>(stats.handled), static_cast<unsigned long long>(stats.released),
-               static_cast<unsigned long long>(stats.dead_lettered), static_cast<unsigned long long>(stats.duplicates),
-               static_cast<unsigned long long>(stats.in_progress), static_cast<unsigned long long>(stats.received),
-               static_cast<unsigned long long>(stats.filtered), static_cast<unsigned long long>(stats.requeued));
+               command, why, static_cast<unsigned long long>(stats.handled),
+               static_cast<unsigned long long>(stats.released), static_cast<unsigned long long>(stats.dead_lettered),
+               static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(stats.in_progress),
+               static_cast<unsigned long long>(stats.received), static_cast<unsigned long long>(stats.filtered),
+               static_cast<unsigned long long>(stats.requeued));
 }
 
 }  // namespace herald::cli

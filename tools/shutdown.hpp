@@ -31,14 +31,16 @@ int signal_exit_code(int signal) noexcept;
 /// "SIGTERM", "SIGINT", or "signal N".
 std::string signal_name(int signal);
 
-/// Catches SIGINT and SIGTERM while it lives (one instance at a time); restores the previous
-/// handlers when destroyed.
-/// **Thread safety:** the accessors may be called from any thread; `on_signal` runs on the
-/// watcher thread (keep it short; it may call NotificationServer::stop()).
+/// Catches SIGINT and SIGTERM while it lives (one instance at a time), and SIGHUP when given
+/// `on_reload`; restores the previous handlers when destroyed.
+/// **Thread safety:** the accessors may be called from any thread; `on_signal` and `on_reload`
+/// run on the watcher thread (keep them short; they may call NotificationServer::stop()).
 class StopSignals {
  public:
-  /// @param on_signal called for every signal with its number and how many came so far.
-  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {});
+  /// @param on_signal called for every SIGINT/SIGTERM with its number and how many came so far.
+  /// @param on_reload called for every SIGHUP (which then is not a stop signal); without it
+  ///                  SIGHUP keeps its previous disposition.
+  explicit StopSignals(std::function<void(int signal, int count)> on_signal = {}, std::function<void()> on_reload = {});
   ~StopSignals();
   StopSignals(const StopSignals&) = delete;
   StopSignals& operator=(const StopSignals&) = delete;
@@ -51,12 +53,14 @@ class StopSignals {
 
  private:
   void watch();
+  int handled_signals() const noexcept { return on_reload_ ? 3 : 2; }
   int pipe_[2] = {-1, -1};
   std::function<void(int, int)> on_signal_;
+  std::function<void()> on_reload_;
   std::atomic<int> count_{0};
   std::atomic<int> first_{0};
   std::thread watcher_;
-  struct sigaction previous_[2] = {};  // SIGINT, SIGTERM
+  struct sigaction previous_[3] = {};  // SIGINT, SIGTERM, SIGHUP
 };
 
 /// `--shutdown-timeout` split in two: handlers may drain until `drain`; the rest of `total`
@@ -67,6 +71,31 @@ struct ShutdownBudget {
   std::chrono::milliseconds drain;
 };
 ShutdownBudget shutdown_budget(double seconds);
+
+/// What drain_until_deadline() saw.
+struct DrainResult {
+  bool done = false;                                 ///< everything finished before the deadline
+  std::chrono::steady_clock::time_point give_up_at;  ///< when the budget ends
+};
+
+/// The drain after a stop signal: `server.stop(budget.drain)`, then `server.wait_for()` in short
+/// steps until it is done or `budget.total` passed; a second signal meanwhile calls
+/// `server.stop(0ms)` (release the rest now). For a NotificationServer or anything with the same
+/// stop(milliseconds) / wait_for(milliseconds) pair (herald route's service).
+template <typename Server>
+DrainResult drain_until_deadline(Server& server, const StopSignals& signals, const ShutdownBudget& budget) {
+  DrainResult result{false, std::chrono::steady_clock::now() + budget.total};
+  server.stop(budget.drain);
+  while (!(result.done = server.wait_for(std::chrono::milliseconds(50)))) {
+    if (signals.count() > 1) server.stop(std::chrono::milliseconds(0));
+    if (std::chrono::steady_clock::now() >= result.give_up_at) break;
+  }
+  return result;
+}
+
+/// The exit code of a server command stopped by a signal: 128 + N after a second signal;
+/// kExitOk when it finished with nothing released; kExitIncomplete otherwise.
+int signal_stop_exit_code(const StopSignals& signals, bool done, std::uint64_t released) noexcept;
 
 /// Arms a watchdog: if the process still runs at `deadline` (closing the transport is taking
 /// too long), it flushes stdio and exits with `code` without running destructors. Whatever was
@@ -80,5 +109,7 @@ void print_send_summary(const char* why, std::uint64_t requested, const Notifier
 /// listen's counters at exit, one stderr line: "herald listen: <why>: H handled, R released,
 /// D dead-lettered, P duplicates, I still in progress (received N, filtered N, requeued N)".
 void print_listen_summary(const char* why, const ServerStats& stats);
+/// The same line for another command: "<command>: <why>: H handled, ...".
+void print_server_summary(const char* command, const char* why, const ServerStats& stats);
 
 }  // namespace herald::cli

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <thread>
+#include <vector>
 
 using namespace herald;
 using herald::test::eventually;
@@ -45,6 +47,65 @@ TEST(CliStopSignals, PreviousHandlersAreRestored) {
   ::sigaction(SIGTERM, nullptr, &now);
   EXPECT_EQ(now.sa_handler, &previous_handler);
   ::sigaction(SIGTERM, &saved, nullptr);
+}
+
+TEST(CliStopSignals, SighupReloadsWithoutStoppingAndItsHandlerIsRestored) {
+  struct sigaction mine {};
+  mine.sa_handler = previous_handler;
+  sigemptyset(&mine.sa_mask);
+  struct sigaction saved {};
+  ASSERT_EQ(::sigaction(SIGHUP, &mine, &saved), 0);
+  {
+    std::atomic<int> reloads{0};
+    cli::StopSignals signals({}, [&] { reloads.fetch_add(1); });
+    ::raise(SIGHUP);
+    ::raise(SIGHUP);
+    ASSERT_TRUE(eventually([&] { return reloads.load() == 2; }));
+    EXPECT_FALSE(signals.requested()) << "SIGHUP is not a stop signal";
+    ::raise(SIGTERM);
+    ASSERT_TRUE(eventually([&] { return signals.requested(); }));
+    EXPECT_EQ(reloads.load(), 2);
+  }
+  struct sigaction now {};
+  ::sigaction(SIGHUP, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, &previous_handler);
+  {
+    cli::StopSignals without_reload;  // leaves SIGHUP alone
+    ::sigaction(SIGHUP, nullptr, &now);
+    EXPECT_EQ(now.sa_handler, &previous_handler);
+  }
+  ::sigaction(SIGHUP, &saved, nullptr);
+}
+
+TEST(CliStopSignals, DrainExitCodes) {
+  // A stand-in server: done after `waits_left` waits; records the drains it was given.
+  struct FakeServer {
+    int waits_left;
+    std::vector<std::chrono::milliseconds> stops;
+    void stop(std::chrono::milliseconds drain) { stops.push_back(drain); }
+    bool wait_for(std::chrono::milliseconds) {
+      std::this_thread::sleep_for(1ms);
+      return --waits_left <= 0;
+    }
+  };
+  cli::StopSignals signals;
+  ::raise(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return signals.count() == 1; }));
+  FakeServer quick{2, {}};
+  const cli::DrainResult drained = cli::drain_until_deadline(quick, signals, cli::shutdown_budget(5));
+  EXPECT_TRUE(drained.done);
+  EXPECT_EQ(quick.stops, std::vector<std::chrono::milliseconds>{3000ms});
+  EXPECT_EQ(cli::signal_stop_exit_code(signals, true, 0), cli::kExitOk);
+  EXPECT_EQ(cli::signal_stop_exit_code(signals, true, 4), cli::kExitIncomplete);
+  EXPECT_EQ(cli::signal_stop_exit_code(signals, false, 0), cli::kExitIncomplete);
+  ::raise(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return signals.count() == 2; }));
+  FakeServer stuck{1'000'000, {}};
+  const cli::DrainResult cut = cli::drain_until_deadline(stuck, signals, cli::shutdown_budget(0.2));
+  EXPECT_FALSE(cut.done);
+  ASSERT_GE(stuck.stops.size(), 2u);
+  EXPECT_EQ(stuck.stops.back(), 0ms) << "a second signal releases at once";
+  EXPECT_EQ(cli::signal_stop_exit_code(signals, true, 0), 128 + SIGTERM);
 }
 
 TEST(CliStopSignals, BudgetLeavesTimeToCloseAfterTheDrain) {
