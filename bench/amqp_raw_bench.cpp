@@ -1,7 +1,13 @@
 // Raw Proton sender/receiver (the broker's ceiling) vs Herald's amqp driver doing the same
-// work with the same windows: unsettled sends with 1000 in flight to /exchange/X/RK, then a
-// receiver with credit 1000 accepting each message from /amq/queue/Q. Prints msgs/s and
-// client CPU microseconds per message for each phase.
+// work with the same windows: unsettled sends with 1000 in flight to the exchange, then a
+// receiver with credit 1000 accepting each message from the queue. Prints msgs/s and client
+// CPU microseconds per message for each phase.
+//
+// The raw clients read the broker's version from its open frame, as a plain Proton program
+// would: RabbitMQ 3.x takes v1 addresses (/exchange/X/RK, /amq/queue/Q), 4.x v2 addresses
+// (/exchanges/X/RK, /queues/Q). Herald declares every queue, with the URL options of the second
+// argument (RabbitMQ 4.0 with transient queues denied needs amqp_durable_queues=true or
+// rabbit_quorum_queue=true).
 #include "drivers/driver.hpp"
 
 #include <herald/herald.hpp>
@@ -17,6 +23,7 @@
 #include <proton/receiver_options.hpp>
 #include <proton/sender.hpp>
 #include <proton/tracker.hpp>
+#include <proton/value.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -49,14 +56,43 @@ struct Phase {
   }
 };
 
-class RawSender : public proton::messaging_handler {
+// Connects first, then attaches to the address form the broker's version calls for.
+class RawClient : public proton::messaging_handler {
  public:
-  RawSender(std::string url, std::string address, int count, std::string body)
-      : url_(std::move(url)), address_(std::move(address)), count_(count), body_(std::move(body)) {}
+  RawClient(std::string url, std::string exchange, std::string queue_or_key)
+      : url_(std::move(url)), exchange_(std::move(exchange)), name_(std::move(queue_or_key)) {}
   void on_container_start(proton::container& c) override {
     proton::connection_options co;
     co.user("guest").password("guest").sasl_allow_insecure_mechs(true).sasl_allowed_mechs("PLAIN");
-    c.open_sender(url_ + "/" + address_, co);  // "//exchange/..." keeps the leading slash
+    c.connect(url_, co);
+  }
+  void on_connection_open(proton::connection& c) override {
+    auto properties = c.properties();
+    auto product = properties.find(proton::symbol("product"));
+    auto version = properties.find(proton::symbol("version"));
+    v2_ = product != properties.end() && version != properties.end() &&
+          proton::to_string(product->second) == "RabbitMQ" &&
+          std::atoi(proton::to_string(version->second).c_str()) >= 4;
+    attach(c);
+  }
+
+ protected:
+  virtual void attach(proton::connection& c) = 0;
+  std::string exchange_address() const { return (v2_ ? "/exchanges/" : "/exchange/") + exchange_ + "/" + name_; }
+  std::string queue_address() const { return (v2_ ? "/queues/" : "/amq/queue/") + name_; }
+
+ private:
+  std::string url_, exchange_, name_;
+  bool v2_ = false;
+};
+
+class RawSender : public RawClient {
+ public:
+  RawSender(std::string url, std::string exchange, std::string key, int count, std::string body)
+      : RawClient(std::move(url), std::move(exchange), std::move(key)), count_(count), body_(std::move(body)) {}
+  void attach(proton::connection& c) override {
+    std::printf("raw sender address %s\n", exchange_address().c_str());
+    c.open_sender(exchange_address());
   }
   void on_sendable(proton::sender& s) override {
     while (s.credit() > 0 && sent_ < count_ && sent_ - confirmed_ < kWindow) {
@@ -78,21 +114,23 @@ class RawSender : public proton::messaging_handler {
       on_sendable(s);
     }
   }
+  void on_tracker_reject(proton::tracker& t) override {
+    std::printf("raw send rejected\n");
+    t.connection().close();
+  }
 
  private:
-  std::string url_, address_;
   int count_, sent_ = 0, confirmed_ = 0;
   std::string body_;
 };
 
-class RawReceiver : public proton::messaging_handler {
+class RawReceiver : public RawClient {
  public:
-  RawReceiver(std::string url, std::string address, int count)
-      : url_(std::move(url)), address_(std::move(address)), count_(count) {}
-  void on_container_start(proton::container& c) override {
-    proton::connection_options co;
-    co.user("guest").password("guest").sasl_allow_insecure_mechs(true).sasl_allowed_mechs("PLAIN");
-    c.open_receiver(url_ + "/" + address_, proton::receiver_options().auto_accept(false).credit_window(kWindow), co);
+  RawReceiver(std::string url, std::string queue, int count)
+      : RawClient(std::move(url), "", std::move(queue)), count_(count) {}
+  void attach(proton::connection& c) override {
+    std::printf("raw receiver address %s\n", queue_address().c_str());
+    c.open_receiver(queue_address(), proton::receiver_options().auto_accept(false).credit_window(kWindow));
   }
   void on_message(proton::delivery& d, proton::message&) override {
     d.accept();
@@ -102,7 +140,6 @@ class RawReceiver : public proton::messaging_handler {
   void on_receiver_close(proton::receiver& r) override { r.connection().close(); }
 
  private:
-  std::string url_, address_;
   int count_, received_ = 0;
 };
 
@@ -138,9 +175,13 @@ void herald_receive(herald::detail::Driver& driver, const herald::detail::QueueB
 
 int main(int argc, char** argv) {
   int count = argc > 1 ? std::atoi(argv[1]) : 100'000;
+  // Herald's URL options, e.g. "amqp_durable_queues=true" (RabbitMQ 4.0 with transient queues denied)
+  std::string url_options = argc > 2 ? argv[2] : "";
   const char* port_env = std::getenv("RMQ_PORT");
   std::string port = port_env && *port_env ? port_env : "5672";
   std::string url = "amqp://127.0.0.1:" + port;
+  std::string herald_url =
+      "amqp://guest:guest@127.0.0.1:" + port + "/" + (url_options.empty() ? "" : "?" + url_options);
   // The raw clients send exactly what the Herald notifier sends: a v2 notification with a
   // ~300-byte payload and a small context.
   const std::string payload = R"({"instance_id": "9f1f3c7e-0a5b-4c8d-8e2f-1b2c3d4e5f60", "state": "active", )"
@@ -158,7 +199,7 @@ int main(int argc, char** argv) {
   const std::string exchange = "herald-bench";
   const std::string raw_key = "bench.raw", herald_key = "bench.herald";
 
-  auto transport = herald::Transport::open("amqp://guest:guest@127.0.0.1:" + port + "/");
+  auto transport = herald::Transport::open(herald_url);
   auto& driver = transport->driver();
   // Declare both queues (and the exchange) through Herald's management client, and empty them.
   for (const auto& key : {raw_key, herald_key}) {
@@ -166,17 +207,17 @@ int main(int argc, char** argv) {
     while (!listener->poll(std::chrono::milliseconds(300), 1000).empty()) {
     }
   }
-  std::printf("broker 127.0.0.1:%s, %d messages of %zu bytes, window/credit %d\n", port.c_str(), count, body.size(),
-              kWindow);
+  std::printf("broker 127.0.0.1:%s, %d messages of %zu bytes, window/credit %d, Herald URL options \"%s\"\n",
+              port.c_str(), count, body.size(), kWindow, url_options.c_str());
   {
     Phase phase{"raw send"};
-    RawSender sender(url, "/exchange/" + exchange + "/" + raw_key, count, body);
+    RawSender sender(url, exchange, raw_key, count, body);
     proton::container(sender).run();
     phase.report(count);
   }
   {
     Phase phase{"raw receive"};
-    RawReceiver receiver(url, "/amq/queue/" + raw_key, count);
+    RawReceiver receiver(url, raw_key, count);
     proton::container(receiver).run();
     phase.report(count);
   }
@@ -194,7 +235,7 @@ int main(int argc, char** argv) {
   // NotificationServer (decode, dispatch, accept) on their own transport, same windows.
   herald::TransportOptions api_options;
   api_options.control_exchange = exchange;
-  auto api_transport = herald::Transport::open("amqp://guest:guest@127.0.0.1:" + port + "/", api_options);
+  auto api_transport = herald::Transport::open(herald_url, api_options);
   {
     herald::Notifier warmup(api_transport, {.publisher_id = "bench", .topics = {"bench-api"}});
     warmup.info("{}", "bench.warmup", "{}");  // declares the exchange, queue and binding

@@ -12,12 +12,6 @@ int broker_port() {
   return port && *port ? std::atoi(port) : 5672;
 }
 
-std::string with_test_options(std::string url) {
-  const char* extra = std::getenv("HERALD_TEST_URL_OPTIONS");
-  if (extra && *extra) url += (url.find('?') == std::string::npos ? "?" : "&") + std::string(extra);
-  return url;
-}
-
 std::string broker_url(const std::string& query) {
   return with_test_options("amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + query);
 }

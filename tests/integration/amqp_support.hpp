@@ -2,6 +2,7 @@
 // Helpers shared by the RabbitMQ integration tests.
 
 #include "drivers/driver.hpp"
+#include "tests/support/test_url_options.hpp"
 
 #include <herald/transport.hpp>
 
@@ -24,8 +25,6 @@ int broker_port();
 /// The private broker's URL; HERALD_TEST_URL_OPTIONS (e.g. amqp_durable_queues=true, for
 /// RabbitMQ 4 with transient non-exclusive queues denied) is appended to its query.
 std::string broker_url(const std::string& query = "");
-/// `url` with HERALD_TEST_URL_OPTIONS appended to its query.
-std::string with_test_options(std::string url);
 /// A name unique to this process and call ("herald-it-<pid>-<n>-<what>").
 std::string unique_name(const std::string& what);
 /// Runs scripts/rabbitmq with `command` for RMQ_PORT; true on exit status 0.

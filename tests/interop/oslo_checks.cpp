@@ -217,13 +217,13 @@ int run_herald_to_oslo(const std::string& driver, const std::string& pool, int t
 void run_oslo_to_oslo(int total, const std::vector<std::string>& queue_flags) {
   const std::string exchange = unique_name("x");
   const std::string topic = unique_name("t");
-  auto listen_args = peer_args("listen", exchange, topic);
+  auto listen_args = peer_args_without_queue_flags("listen", exchange, topic);
   listen_args.insert(listen_args.end(), {"--count", std::to_string(total), "--timeout", "120"});
   listen_args.insert(listen_args.end(), queue_flags.begin(), queue_flags.end());
   PythonPeer listener(listen_args);
   ASSERT_TRUE(listener.wait_for("ready", 1, 60s)) << "oslo listener did not start";
 
-  auto send_args = peer_args("send", exchange, topic);
+  auto send_args = peer_args_without_queue_flags("send", exchange, topic);
   send_args.insert(send_args.end(), {"--total", std::to_string(total), "--ctxt", std::string(kSentContext)});
   send_args.insert(send_args.end(), queue_flags.begin(), queue_flags.end());
   PythonPeer sender(send_args);

@@ -1,5 +1,7 @@
 #include "tests/interop/oslo_support.hpp"
 
+#include "tests/support/test_url_options.hpp"
+
 #include <gtest/gtest.h>
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
@@ -27,7 +29,7 @@ int broker_port() {
 }
 
 std::string herald_url(const std::string& query) {
-  return "amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + query;
+  return test::with_test_options("amqp://guest:guest@127.0.0.1:" + std::to_string(broker_port()) + "/" + query);
 }
 
 std::string oslo_url(const std::string& query) {
@@ -65,6 +67,13 @@ std::string to_json(const rapidjson::Value& value) {
 }
 
 namespace {
+
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string word; in >> word;) words.push_back(word);
+  return words;
+}
 
 std::string kind(const rapidjson::Value& v) {
   if (v.IsNull()) return "null";
@@ -114,9 +123,7 @@ std::string json_diff(const rapidjson::Value& expected, const rapidjson::Value& 
 
 std::vector<std::string> python_command() {
   const char* configured = std::getenv("HERALD_OSLO_PYTHON");
-  std::vector<std::string> words;
-  std::istringstream in(configured && *configured ? configured : "/usr/bin/python3");
-  for (std::string word; in >> word;) words.push_back(word);
+  std::vector<std::string> words = words_of(configured && *configured ? configured : "/usr/bin/python3");
   // "scripts/rabbitmq python" names a file of the source tree, whatever ctest's directory is
   for (auto& word : words)
     if (word.front() != '/' && word.find('/') != std::string::npos && word.find('=') == std::string::npos)
@@ -256,9 +263,28 @@ int PythonPeer::wait_exit(std::chrono::milliseconds timeout) {
   }
 }
 
+std::vector<std::string> oslo_queue_flags() {
+  if (const char* configured = std::getenv("HERALD_OSLO_PEER_FLAGS")) return words_of(configured);
+  std::vector<std::string> flags;
+  std::istringstream options(test::test_url_options());
+  for (std::string option; std::getline(options, option, '&');) {
+    if (option == "amqp_durable_queues=true") flags.emplace_back("--durable");
+    if (option == "rabbit_quorum_queue=true") flags.emplace_back("--quorum");
+  }
+  return flags;
+}
+
+std::vector<std::string> peer_args_without_queue_flags(const std::string& command, const std::string& exchange,
+                                                       const std::string& topic, const std::string& url_query) {
+  return {command, "--url", oslo_url(url_query), "--exchange", exchange, "--topic", topic};
+}
+
 std::vector<std::string> peer_args(const std::string& command, const std::string& exchange, const std::string& topic,
                                    const std::string& url_query) {
-  return {command, "--url", oslo_url(url_query), "--exchange", exchange, "--topic", topic};
+  auto args = peer_args_without_queue_flags(command, exchange, topic, url_query);
+  auto flags = oslo_queue_flags();
+  args.insert(args.end(), flags.begin(), flags.end());
+  return args;
 }
 
 void Collector::add(const Notification& n) {

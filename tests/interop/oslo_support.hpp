@@ -22,7 +22,8 @@ namespace herald::interop {
 
 /// RMQ_PORT, default 5672.
 int broker_port();
-/// Herald's URL: "amqp://guest:guest@127.0.0.1:<port>/" + query.
+/// Herald's URL: "amqp://guest:guest@127.0.0.1:<port>/" + query, with HERALD_TEST_URL_OPTIONS
+/// appended (e.g. amqp_durable_queues=true for RabbitMQ 4.0; tests/support/test_url_options.hpp).
 std::string herald_url(const std::string& query = "");
 /// oslo's URL: "rabbit://guest:guest@127.0.0.1:<port>/" + query.
 std::string oslo_url(const std::string& query = "");
@@ -87,9 +88,18 @@ class PythonPeer {
   std::thread reader_;
 };
 
-/// Arguments common to the peer's send/listen commands.
+/// The peer's queue flags matching Herald's queue options in HERALD_TEST_URL_OPTIONS, so both
+/// sides declare the same exchanges and queues: amqp_durable_queues=true gives "--durable",
+/// rabbit_quorum_queue=true "--quorum". HERALD_OSLO_PEER_FLAGS, when set, replaces them (its
+/// words, e.g. "--quorum"; set but empty: no flags).
+std::vector<std::string> oslo_queue_flags();
+
+/// Arguments common to the peer's send/listen commands, followed by oslo_queue_flags().
 std::vector<std::string> peer_args(const std::string& command, const std::string& exchange, const std::string& topic,
                                    const std::string& url_query = "");
+/// peer_args without oslo_queue_flags(), for tests that choose the peer's queue flags themselves.
+std::vector<std::string> peer_args_without_queue_flags(const std::string& command, const std::string& exchange,
+                                                       const std::string& topic, const std::string& url_query = "");
 
 /// Thread-safe store of notifications received by Herald handlers.
 class Collector {
