@@ -700,7 +700,9 @@ void AmqpConnection::on_session_error(proton::session& session) {
 // a session is ending, new attaches wait for its end reply (at most detach_timeout).
 void AmqpConnection::end_session(proton::session session) {
   try {
-    if (!session || session.closed()) return;
+    // active() = our end is open: a session we already ended (or never opened) is not counted
+    // twice (a lost link ends its session, then the consumer's link-lost action tries again).
+    if (!session || !session.active()) return;
     session.close();
     ++sessions_ending_;
     sessions_ending_since_ = std::chrono::steady_clock::now();

@@ -154,10 +154,15 @@ void LinkMachine::on_outcome(TimePoint now, MessageId id, DeliveryOutcome outcom
         break;
       }
       ++message.resends;
-      address.waiting.push_front(id);
+      // Back in send order (ids grow with sends) among what waits.
+      address.waiting.insert(std::upper_bound(address.waiting.begin(), address.waiting.end(), id), id);
+      // A whole window released together is one missing route: count one failure, not one
+      // per message (the backoff would otherwise reach its maximum at once).
+      if (address.declared != DeclareState::needed || !options_.declare) {
+        ++address.backoff.failures;
+        address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.link_retry_max_delay);
+      }
       if (options_.declare) address.declared = DeclareState::needed;
-      ++address.backoff.failures;
-      address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.link_retry_max_delay);
       break;
   }
   pump(now, name, address);

@@ -209,8 +209,9 @@ TEST(FaultTopology, QueueDeletedUnderLiveListenerAndSenderLossBoundedByCheckInte
   EXPECT_LE(static_cast<double>(f.lost), bound) << "confirmed but dropped beyond the check interval";
   // RabbitMQ 4 releases what it cannot route instead of confirming it: Herald re-declares and
   // resends, so nothing confirmed is lost at all.
-  if (const char* version = std::getenv("RMQ_VERSION"); version && std::string(version) == "4")
+  if (const char* version = std::getenv("RMQ_VERSION"); version && std::string(version) == "4") {
     EXPECT_EQ(f.lost, 0u) << "RabbitMQ 4 must not confirm what it dropped";
+  }
   EXPECT_LT(stalled, 5.0) << "the listener took too long to re-declare and re-attach";
   EXPECT_EQ(rig.objects.left_in_queues(), 0u);
 }

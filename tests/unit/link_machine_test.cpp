@@ -378,6 +378,31 @@ TEST(LinkMachineSend, ReleasedMeansNotQueuedRedeclareAndResend) {
   EXPECT_EQ(h.outcomes.ok(), 1u);
 }
 
+// RabbitMQ 4 releases every message of a window when their queue is deleted: that is one
+// missing route, not fifty failures (the backoff must not climb to its maximum), and the
+// resend keeps the send order.
+TEST(LinkMachineSend, AWindowReleasedAtOnceRedeclaresOnceAndResendsInOrder) {
+  MachineHarness h;
+  h.auto_declare = false;
+  h.connect();
+  for (int i = 0; i < 50; ++i) h.send();
+  h.open_sender();
+  auto transfers = h.all<action::Transfer>();
+  ASSERT_EQ(transfers.size(), 50u);
+  for (const auto& t : transfers) h.machine.on_outcome(h.now, t.message, detail::DeliveryOutcome::released);
+  h.take();
+  EXPECT_TRUE(h.outcomes.results.empty());
+  h.advance(200ms);
+  ASSERT_EQ(h.all<action::Declare>().size(), 1u) << "declared again promptly, once";
+  h.machine.on_declared(h.now, kAddress, {});
+  h.take();
+  auto resent = h.all<action::Transfer>();
+  ASSERT_EQ(resent.size(), 50u);
+  for (std::size_t i = 0; i < resent.size(); ++i) EXPECT_EQ(resent[i].message, transfers[i].message) << i;
+  h.accept_all_transfers();
+  EXPECT_EQ(h.outcomes.ok(), 50u);
+}
+
 TEST(LinkMachineSend, RejectedIsAFailureWithTheBrokersReason) {
   MachineHarness h;
   h.connect();
