@@ -142,7 +142,7 @@ TEST(ConfigLoad, UnknownAndUnimplementedOptionsAreListedOnce) {
   ASSERT_EQ(config.ignored.size(), 3u);
   EXPECT_EQ(config.ignored[0].option, "rabbit_ha_queues");
   EXPECT_EQ(config.ignored[0].origin.to_string(), "b.conf:2");  // where it was set last
-  EXPECT_NE(config.ignored[0].reason.find("quorum"), std::string::npos);
+  EXPECT_NE(config.ignored[0].reason.find("mirrored"), std::string::npos);
   EXPECT_EQ(config.ignored[1].option, "not_an_option");
   EXPECT_EQ(config.ignored[1].reason, "unknown option");
   EXPECT_EQ(config.ignored[2].group, "oslo_messaging_notifications");

@@ -92,8 +92,8 @@ TEST(ConfigTransportUrl, QuorumQueueOptionsBecomeQueryOptions) {
       "[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\nrabbit_quorum_delivery_limit = 10\n"
       "rabbit_quroum_max_memory_length = 500\nrabbit_transient_queues_ttl = 60\n");
   EXPECT_EQ(config.transport_url,
-            "amqp://guest:guest@localhost:5672/?rabbit_quorum_delivery_limit=10&rabbit_quorum_max_memory_length=500"
-            "&rabbit_quorum_queue=true&rabbit_transient_queues_ttl=60");
+            "amqp://guest:guest@localhost:5672/?rabbit_quorum_queue=true&rabbit_quorum_delivery_limit=10"
+            "&rabbit_quorum_max_memory_length=500&rabbit_transient_queues_ttl=60");
   EXPECT_TRUE(config.ignored.empty()) << config.ignored_summary();
 }
 
