@@ -142,9 +142,15 @@ void LinkMachine::on_outcome(TimePoint now, MessageId id, DeliveryOutcome outcom
       break;
     case DeliveryOutcome::rejected:
       // The broker said no for this message (e.g. a full queue with overflow=reject-publish).
+      // RabbitMQ 4.0 rejects with no error at all when a queue refuses the message: full with
+      // overflow=reject-publish, or unavailable (later releases say which); say that much.
       finish(now, id, Errc::rejected,
-             "rejected by the broker" + (error.condition.empty() ? std::string() : ": " + error.text()) + " at '" +
-                 name + "'");
+             "rejected by the broker" +
+                 (error.condition.empty()
+                      ? std::string(" without a reason (RabbitMQ: a queue is full with overflow=reject-publish, "
+                                    "or unavailable)")
+                      : ": " + error.text()) +
+                 " at '" + name + "'");
       break;
     case DeliveryOutcome::released:
     case DeliveryOutcome::modified:

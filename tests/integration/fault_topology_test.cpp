@@ -3,6 +3,7 @@
 // hangs never holds notify(); a queue deleted under a live sender is declared again within the
 // check interval; a full reject-publish queue fails sends clearly, quietly, with a backoff.
 #include "tests/integration/fault_support.hpp"
+#include "tests/support/test_url_options.hpp"
 
 #include <herald/error.hpp>
 #include <herald/notifier.hpp>
@@ -27,14 +28,16 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 }
 
 // Issue table row 3: an exchange already declared with another `durable` flag. Herald declares
-// durable=false by default; the exchange exists with durable=true.
+// durable=false by default; the exchange exists with durable=true (and the other way round when
+// HERALD_TEST_URL_OPTIONS makes Herald declare durable, as the RabbitMQ 4 stage does).
 TEST(FaultTopology, ExchangeExistsWithOtherDurableFlagSendsFailNamingDurableNoneConfirmedButDropped) {
   Watchdog watchdog(120s);
   constexpr std::size_t kCount = 100;
   BrokerObjects objects;
   const std::string exchange = objects.exchange(unique_name("x"));
   const std::string key = objects.queue(unique_name("t") + ".info");
-  ASSERT_LT(declare_exchange(exchange, true), 300);
+  const bool herald_durable = test_options_declare_durable();
+  ASSERT_LT(declare_exchange(exchange, !herald_durable), 300);
   CapturedLog log;
   TransportOptions options;
   options.logger = log.logger;
@@ -56,7 +59,9 @@ TEST(FaultTopology, ExchangeExistsWithOtherDurableFlagSendsFailNamingDurableNone
 
   std::cout << "[ fault ] durable mismatch: outcomes after " << outcome_seconds << " s; longest send() "
             << longest_send * 1000 << " ms; queue " << key << (queue_declared ? " was" : " was not") << " declared\n";
-  print_figures("exchange exists with durable=true, Herald declares durable=false", ledger, &log);
+  print_figures(herald_durable ? "exchange exists with durable=false, Herald declares durable=true"
+                               : "exchange exists with durable=true, Herald declares durable=false",
+                ledger, &log);
   auto f = ledger.figures();
   std::cout << "[ fault ]   confirmed_but_dropped=" << f.lost << "\n";
   EXPECT_TRUE(all_outcomes) << ledger.outcomes() << " of " << kCount << " outcomes in 60 s";
@@ -228,9 +233,11 @@ TEST(FaultTopology, FullRejectPublishQueueFailsWithClearReasonFewLogLinesAndBack
   BrokerObjects objects;
   const std::string exchange = objects.exchange(unique_name("x"));
   const std::string key = objects.queue(unique_name("t") + ".info");
-  // Declared here with Herald's flags (durable=false, auto_delete=false); topology=none below.
-  ASSERT_LT(declare_exchange(exchange, false), 300);
-  ASSERT_LT(declare_queue(key, false,
+  // Declared here with Herald's flags (durable=false unless HERALD_TEST_URL_OPTIONS says durable,
+  // as on RabbitMQ 4 with transient non-exclusive queues denied); topology=none below.
+  const bool durable = test_options_declare_durable();
+  ASSERT_LT(declare_exchange(exchange, durable), 300);
+  ASSERT_LT(declare_queue(key, durable,
                           R"({"x-max-length": )" + std::to_string(kMaxLength) + R"(, "x-overflow": "reject-publish"})"),
             300);
   ASSERT_LT(bind_queue(exchange, key, key), 300);

@@ -21,4 +21,13 @@ inline std::string with_test_options(std::string url) {
   return url;
 }
 
+/// True when HERALD_TEST_URL_OPTIONS makes Herald declare durable queues and exchanges
+/// (`amqp_durable_queues=true` or `rabbit_quorum_queue=true`): tests that pre-declare objects
+/// "with Herald's flags", or with the opposite ones, read it.
+inline bool test_options_declare_durable() {
+  const std::string extra = "&" + test_url_options() + "&";
+  return extra.find("&amqp_durable_queues=true&") != std::string::npos ||
+         extra.find("&rabbit_quorum_queue=true&") != std::string::npos;
+}
+
 }  // namespace herald::test

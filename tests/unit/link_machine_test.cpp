@@ -418,6 +418,24 @@ TEST(LinkMachineSend, RejectedIsAFailureWithTheBrokersReason) {
   EXPECT_NE(h.outcomes.results[0].second.find("queue full"), std::string::npos);
 }
 
+// RabbitMQ 4.0 rejects what a full reject-publish queue refuses with no error at all: the
+// failure still says what that means.
+TEST(LinkMachineSend, RejectedWithoutAnErrorSaysWhatRabbitMqMeansByIt) {
+  MachineHarness h;
+  h.connect();
+  h.send();
+  h.open_sender();
+  auto transfer = h.first<action::Transfer>();
+  ASSERT_TRUE(transfer);
+  h.machine.on_outcome(h.now, transfer->message, detail::DeliveryOutcome::rejected, {});
+  h.take();
+  ASSERT_EQ(h.outcomes.failed(), 1u);
+  EXPECT_EQ(h.outcomes.results[0].first, make_error_code(Errc::rejected));
+  const std::string& reason = h.outcomes.results[0].second;
+  EXPECT_NE(reason.find("full with overflow=reject-publish"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("at '" + kAddress), std::string::npos) << reason;
+}
+
 TEST(LinkMachineSend, FailuresAreLoggedOncePerCauseAndWindow) {
   MachineHarness h;
   h.connect();
