@@ -11,7 +11,6 @@ using enum OptionType;
 using enum OptionUse;
 
 constexpr std::string_view kQuorum = "transient quorum queues are for RPC replies only";
-constexpr std::string_view kClientCert = "client certificates are not implemented by Herald yet";
 constexpr std::string_view kKombu = "a kombu (AMQP 0-9-1) setting with no AMQP 1.0 counterpart in Herald";
 
 // clang-format off
@@ -47,8 +46,8 @@ constexpr std::array kSpecs = {
     OptionSpec{kRabbitGroup, "rabbit_transient_queues_ttl", integer, query, "rabbit_transient_queues_ttl", 1, 2147483647},
     // [oslo_messaging_rabbit], known and not implemented
     OptionSpec{kRabbitGroup, "rabbit_transient_quorum_queue", boolean, not_implemented, {}, 0, 0, {}, {}, kQuorum},
-    OptionSpec{kRabbitGroup, "ssl_cert_file", string, not_implemented, {}, 0, 0, {}, {}, kClientCert},
-    OptionSpec{kRabbitGroup, "ssl_key_file", string, not_implemented, {}, 0, 0, {}, {}, kClientCert},
+    OptionSpec{kRabbitGroup, "ssl_cert_file", string, query, "ssl_cert_file"},
+    OptionSpec{kRabbitGroup, "ssl_key_file", string, query, "ssl_key_file"},
     OptionSpec{kRabbitGroup, "ssl_version", string, not_implemented, {}, 0, 0, {}, {}, "Herald uses the TLS versions OpenSSL allows"},
     OptionSpec{kRabbitGroup, "ssl_enforce_fips_mode", boolean, not_implemented},
     OptionSpec{kRabbitGroup, "amqp_auto_delete", boolean, not_implemented},

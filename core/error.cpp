@@ -38,6 +38,8 @@ class HeraldCategory final : public std::error_category {
         return "rejected by the broker";
       case Errc::precondition_failed:
         return "declared with other flags or arguments";
+      case Errc::tls_failed:
+        return "TLS handshake failed";
     }
     return "unknown herald error";
   }

@@ -41,6 +41,8 @@ std::string reason_label(std::error_code error) {
       return "rejected";
     case Errc::precondition_failed:
       return "precondition_failed";
+    case Errc::tls_failed:
+      return "tls_failed";
   }
   return "other";
 }

@@ -11,6 +11,8 @@
 #include <proton/sender_options.hpp>
 #include <proton/session.hpp>
 #include <proton/ssl.hpp>
+
+#include <openssl/x509.h>
 #include <proton/tracker.hpp>
 #include <proton/transport.hpp>
 #include <proton/codec/map.hpp>
@@ -35,6 +37,11 @@ proton::duration to_duration(std::chrono::milliseconds ms) {
 
 bool is_auth_failure(const proton::error_condition& condition) {
   return condition.name() == "amqp:unauthorized-access";
+}
+
+// Proton reports a failed handshake as a framing error whose description starts "SSL Failure:".
+bool is_tls_failure(const proton::error_condition& condition) {
+  return condition.description().find("SSL Failure") != std::string::npos;
 }
 
 LinkMachineOptions machine_options(const AmqpOptions& o) {
@@ -216,7 +223,7 @@ std::shared_ptr<ListenerCore> AmqpConnection::listen(std::vector<QueueBinding> b
       throw TransportError(Errc::unreachable, "amqp: no broker reachable within connect_timeout (" + now.reason + ")");
     throw TransportError(Errc::timeout, "amqp: consumer links not attached within connect_timeout");
   }
-  if (code == Errc::unauthorized) throw TransportError(code, "amqp: " + reason);
+  if (code == Errc::unauthorized || code == Errc::tls_failed) throw TransportError(code, "amqp: " + reason);
   throw TransportError(code, "amqp: cannot consume " + reason);
 }
 
@@ -267,6 +274,18 @@ void AmqpConnection::execute() {
   }
 }
 
+proton::ssl_client_options AmqpConnection::tls_options() const {
+  const auto mode = options_.ssl_verify ? proton::ssl::VERIFY_PEER_NAME : proton::ssl::ANONYMOUS_PEER;
+  if (options_.ssl_cert_file.empty())
+    return options_.ssl_ca_file.empty() ? proton::ssl_client_options(mode)
+                                         : proton::ssl_client_options(options_.ssl_ca_file, mode);
+  // With a client certificate Proton needs a trust store file: OpenSSL's default bundle
+  // (Debian: /usr/lib/ssl/cert.pem, the ca-certificates bundle) unless ssl_ca_file names one.
+  const std::string trust = options_.ssl_ca_file.empty() ? X509_get_default_cert_file() : options_.ssl_ca_file;
+  return proton::ssl_client_options(proton::ssl_certificate(options_.ssl_cert_file, options_.ssl_key_file), trust,
+                                    mode);
+}
+
 void AmqpConnection::run(action::Connect& a) {
   const AmqpHost& host = options_.hosts[a.host];
   proton::connection_options co;
@@ -278,20 +297,17 @@ void AmqpConnection::run(action::Connect& a) {
     co.sasl_allowed_mechs(options_.sasl_mechanisms.empty() ? "PLAIN" : options_.sasl_mechanisms);
   } else if (!options_.sasl_mechanisms.empty()) {
     co.sasl_allowed_mechs(options_.sasl_mechanisms);
+  } else if (!options_.ssl_cert_file.empty()) {
+    // No user in the URL and a client certificate: the certificate is the identity.
+    co.sasl_allowed_mechs("EXTERNAL");
   }
   // RabbitMQ's AMQP 1.0 plugin picks the vhost from the open frame's hostname "vhost:<name>".
   if (!options_.virtual_host.empty()) co.virtual_host("vhost:" + options_.virtual_host);
-  if (options_.tls) {
-    if (!options_.ssl_ca_file.empty())
-      co.ssl_client_options(proton::ssl_client_options(
-          options_.ssl_ca_file, options_.ssl_verify ? proton::ssl::VERIFY_PEER_NAME : proton::ssl::ANONYMOUS_PEER));
-    else
-      co.ssl_client_options(options_.ssl_verify ? proton::ssl_client_options()
-                                                : proton::ssl_client_options(proton::ssl::ANONYMOUS_PEER));
-  }
+  if (options_.tls) co.ssl_client_options(tls_options());
   logger_->debug("amqp: connecting to {}", host.address());
   current_host_ = a.host;
   auth_failed_ = false;
+  tls_failed_ = false;
   broker_closed_ = false;
   last_error_.clear();
   connection_ = container_->connect((options_.tls ? "amqps://" : "amqp://") + host.address(), co);
@@ -573,6 +589,7 @@ void AmqpConnection::on_connection_error(proton::connection& connection) {
 void AmqpConnection::on_transport_error(proton::transport& transport) {
   proton::error_condition condition = transport.error();
   if (is_auth_failure(condition)) auth_failed_ = true;
+  if (is_tls_failure(condition)) tls_failed_ = true;
   if (last_error_.empty()) last_error_ = condition.what();
 }
 
@@ -587,7 +604,7 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   management_lost("connection lost");
   connection_ = proton::connection();
   if (stopping_) {
-    machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", false);
+    machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", Errc::ok);
     execute();
     container_->stop();
     return;
@@ -597,13 +614,20 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
                                                    : transport.error().what();
   if (auth_failed_) {
     const std::string& user = options_.hosts.front().username;
-    reason = "authentication failed for user '" + user + "': " + reason;
+    if (user.empty() && !options_.ssl_cert_file.empty())
+      reason = "authentication failed for the client certificate's identity (SASL EXTERNAL; RabbitMQ: a user "
+               "named as the certificate's CN): " + reason;
+    else
+      reason = "authentication failed for user '" + user + "': " + reason;
+  } else if (tls_failed_) {
+    reason = explain_tls_failure(reason, options_.hosts[current_host_].hostname, options_.ssl_ca_file);
   }
+  const Errc refused = auth_failed_ ? Errc::unauthorized : tls_failed_ ? Errc::tls_failed : Errc::ok;
   if (was_connected) logger_->warn("amqp: connection lost: {}", reason);
-  management_->set_failure(auth_failed_, reason);
+  management_->set_failure(refused, reason);
   // No close frame from the broker: a reset (kill -9, network, a 3.x session crash on a nack).
   const bool aborted = was_connected && !broker_closed_;
-  machine_.on_disconnected(std::chrono::steady_clock::now(), reason, auth_failed_, aborted);
+  machine_.on_disconnected(std::chrono::steady_clock::now(), reason, refused, aborted);
   execute();
 }
 

@@ -22,6 +22,7 @@
 #include <proton/receiver.hpp>
 #include <proton/sender.hpp>
 #include <proton/session.hpp>
+#include <proton/ssl.hpp>
 #include <proton/work_queue.hpp>
 
 #include <atomic>
@@ -77,6 +78,8 @@ class AmqpConnection final : private proton::messaging_handler {
   // I/O thread.
   void execute();
   void run(action::Connect& a);
+  /// Proton's TLS client options from ssl_ca_file, ssl_cert_file/ssl_key_file and ssl_verify.
+  proton::ssl_client_options tls_options() const;
   void run(action::CloseConnection& a);
   void run(action::AttachSender& a);
   void run(action::AttachReceiver& a);
@@ -151,6 +154,7 @@ class AmqpConnection final : private proton::messaging_handler {
   std::size_t current_host_ = 0;
   bool ever_connected_ = false;
   bool auth_failed_ = false;    // set by the error callbacks before on_transport_close
+  bool tls_failed_ = false;    // the TLS handshake of this attempt failed
   std::string last_error_;      // idem
   bool broker_closed_ = false;  // the broker sent a close frame (on_connection_error)
   std::unordered_map<LinkId, proton::sender> senders_;

@@ -24,7 +24,7 @@ void ManagementChannel::set_wake(std::function<bool()> wake) {
 
 std::optional<bool> ManagementChannel::wait_broker(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  broker_known_.wait_for(lock, timeout, [&] { return v2_.has_value() || closed_ || failure_.auth; });
+  broker_known_.wait_for(lock, timeout, [&] { return v2_.has_value() || closed_ || failure_.refused != Errc::ok; });
   return v2_;
 }
 
@@ -33,10 +33,10 @@ ManagementChannel::Failure ManagementChannel::last_failure() {
   return failure_;
 }
 
-void ManagementChannel::set_failure(bool auth, std::string reason) {
+void ManagementChannel::set_failure(Errc refused, std::string reason) {
   {
     std::lock_guard lock(mutex_);
-    failure_ = {auth, std::move(reason)};
+    failure_ = {refused, std::move(reason)};
   }
   broker_known_.notify_all();
 }
@@ -227,7 +227,7 @@ TopologySink& BrokerAwareSink::pick(const std::string& what) const {
   std::optional<bool> v2 = forced_v2_ ? forced_v2_ : channel_->wait_broker(timeout_);
   if (!v2) {
     ManagementChannel::Failure failure = channel_->last_failure();
-    if (failure.auth) throw TransportError(Errc::unauthorized, "cannot declare " + what + ": " + failure.reason);
+    if (failure.refused != Errc::ok) throw TransportError(failure.refused, "cannot declare " + what + ": " + failure.reason);
     throw TransportError(Errc::unreachable, "cannot declare " + what +
                                                 ": no connection to the broker within declare_timeout" +
                                                 (failure.reason.empty() ? "" : " (" + failure.reason + ")"));

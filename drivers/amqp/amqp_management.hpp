@@ -7,6 +7,8 @@
 
 #include "drivers/amqp/topology_sink.hpp"
 
+#include <herald/error.hpp>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -58,7 +60,7 @@ class ManagementChannel {
   /// nullopt when no connection opened by then.
   std::optional<bool> wait_broker(std::chrono::milliseconds timeout);
   struct Failure {
-    bool auth = false;
+    Errc refused = Errc::ok;  ///< unauthorized or tls_failed: retrying soon will not help
     std::string reason;
   };
   /// Why the last connection attempt failed (empty reason: none failed).
@@ -67,7 +69,7 @@ class ManagementChannel {
 
   // I/O thread.
   void set_broker(bool v2);
-  void set_failure(bool auth, std::string reason);
+  void set_failure(Errc refused, std::string reason);
   /// The oldest request not yet sent (it moves to the in-flight table), if any.
   std::optional<ManagementRequest> take_unsent();
   void answer(std::uint64_t id, ManagementResponse response);

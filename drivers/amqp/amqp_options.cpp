@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cstdint>
 #include <cmath>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <string_view>
@@ -58,6 +61,8 @@ const std::map<std::string, Setter, std::less<>>& setters() {
       {"detach_timeout", [](AmqpOptions& o, auto k, auto v) { o.detach_timeout = parse_seconds(k, v); }},
       {"sasl_mechanisms", [](AmqpOptions& o, auto, auto v) { o.sasl_mechanisms = std::string(v); }},
       {"ssl_ca_file", [](AmqpOptions& o, auto, auto v) { o.ssl_ca_file = std::string(v); }},
+      {"ssl_cert_file", [](AmqpOptions& o, auto, auto v) { o.ssl_cert_file = std::string(v); }},
+      {"ssl_key_file", [](AmqpOptions& o, auto, auto v) { o.ssl_key_file = std::string(v); }},
       {"ssl_verify", [](AmqpOptions& o, auto k, auto v) { o.ssl_verify = parse_bool(k, v); }},
       {"delivery",
        [](AmqpOptions& o, auto k, auto v) {
@@ -174,9 +179,37 @@ AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& 
     result.dead_letter_queue = result.dead_letter_exchange + ".queue";
   if (result.dead_letter_exchange.empty() && !result.dead_letter_queue.empty())
     throw ConfigError("transport_url: option 'dead_letter_queue' needs 'dead_letter_exchange'");
-  if (!result.ssl_ca_file.empty() && !result.tls)
-    throw ConfigError("transport_url: option 'ssl_ca_file' needs the amqps:// scheme");
+  for (const auto& [key, file] : {std::pair<const char*, const std::string&>{"ssl_ca_file", result.ssl_ca_file},
+                                  {"ssl_cert_file", result.ssl_cert_file},
+                                  {"ssl_key_file", result.ssl_key_file}}) {
+    if (file.empty()) continue;
+    if (!result.tls) throw ConfigError(std::string("transport_url: option '") + key + "' needs the amqps:// scheme");
+    // Fail at open, naming the option, rather than at every connection attempt.
+    if (std::ifstream probe(file); !probe)
+      throw ConfigError(std::string("transport_url: option '") + key + "': cannot read '" + file +
+                        "': " + std::strerror(errno));
+  }
+  if (result.ssl_cert_file.empty() != result.ssl_key_file.empty())
+    throw ConfigError("transport_url: options 'ssl_cert_file' and 'ssl_key_file' go together (a client certificate "
+                      "and its private key)");
   return result;
+}
+
+std::string explain_tls_failure(const std::string& proton_text, const std::string& host, const std::string& ca_file) {
+  // Keep Proton's text from "SSL Failure" on: it carries OpenSSL's reason.
+  auto at = proton_text.find("SSL Failure");
+  const std::string detail = at == std::string::npos ? proton_text : proton_text.substr(at);
+  // OpenSSL says "certificate verify failed" both for an unknown CA and for a certificate that
+  // names another host (Proton checks the name in the same step).
+  if (detail.find("certificate verify failed") != std::string::npos)
+    return "TLS: certificate verification failed: the broker's certificate is not signed by a CA in " +
+           (ca_file.empty() ? std::string("the system's trust store") : "ssl_ca_file '" + ca_file + "'") +
+           ", or does not name host '" + host + "' (" + detail + ")";
+  // The broker's alert: it did not accept the client's certificate (or wanted one).
+  if (detail.find("alert") != std::string::npos &&
+      (detail.find("certificate") != std::string::npos || detail.find("unknown ca") != std::string::npos))
+    return "TLS: the broker refused the client certificate (ssl_cert_file) (" + detail + ")";
+  return "TLS: handshake failed (" + detail + ")";
 }
 
 }  // namespace herald::detail

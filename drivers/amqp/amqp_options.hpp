@@ -46,7 +46,9 @@ struct AmqpOptions {
   std::chrono::milliseconds connect_timeout{10'000};      ///< `connect_timeout` (s): listen() waits this long
   std::chrono::milliseconds detach_timeout{2'000};        ///< `detach_timeout` (s): RabbitMQ may need 30 s
   std::string sasl_mechanisms;                            ///< `sasl_mechanisms`; default PLAIN with credentials
-  std::string ssl_ca_file;                                ///< `ssl_ca_file` (amqps)
+  std::string ssl_ca_file;                                ///< `ssl_ca_file` (amqps); empty = system store
+  std::string ssl_cert_file;                              ///< `ssl_cert_file` (amqps): client certificate
+  std::string ssl_key_file;                               ///< `ssl_key_file` (amqps): its private key
   bool ssl_verify = true;                                 ///< `ssl_verify` (amqps)
 
   // Send path.
@@ -83,5 +85,10 @@ struct AmqpOptions {
 /// Parses and validates the URL and common options.
 /// @throws ConfigError naming the offending query option.
 AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& options);
+
+/// The reason for a failed TLS handshake, from Proton's "SSL Failure: ..." text: says whether
+/// the broker's certificate could not be verified (with which CA) or names another host, or
+/// the broker refused the client's certificate, and keeps the original text.
+std::string explain_tls_failure(const std::string& proton_text, const std::string& host, const std::string& ca_file);
 
 }  // namespace herald::detail

@@ -45,7 +45,7 @@ void LinkMachine::on_connected(TimePoint now) {
   connected_ = true;
   connecting_ = false;
   failed_attempts_ = 0;
-  auth_failed_ = false;
+  refused_ = Errc::ok;
   connection_problem_.clear();
   std::vector<ConsumerId> finished;
   for (auto& [id, consumer] : consumers_) {
@@ -65,7 +65,7 @@ void LinkMachine::on_connected(TimePoint now) {
   update_status();
 }
 
-void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool auth, bool aborted) {
+void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, Errc refused, bool aborted) {
   const bool was_connected = connected_;
   connected_ = false;
   connecting_ = false;
@@ -111,20 +111,20 @@ void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, bool
     update_status();
     return;
   }
-  schedule_reconnect(now, reason, auth, was_connected);
+  schedule_reconnect(now, reason, refused, was_connected);
   update_status();
 }
 
-void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, bool auth, bool was_connected) {
-  if (auth) {
-    auth_failed_ = true;
+void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, Errc refused, bool was_connected) {
+  if (refused != Errc::ok) {
+    refused_ = refused;
     connection_problem_ = reason;
     reconnect_at_ = now + options_.auth_retry_delay;
     log(action::Log::error,
         "amqp: " + reason + "; retrying in " +
             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.auth_retry_delay).count()) + " s");
     for (auto& [id, consumer] : consumers_)
-      if (!consumer.ever_attached && !consumer.stopping) emit(action::ConsumerFailed{id, Errc::unauthorized, reason});
+      if (!consumer.ever_attached && !consumer.stopping) emit(action::ConsumerFailed{id, refused, reason});
     return;
   }
   ++failed_attempts_;
@@ -135,7 +135,7 @@ void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, b
   if (failed_attempts_ >= hosts)
     delay = backoff_delay(static_cast<int>(failed_attempts_ / hosts), options_.reconnect_max_delay);
   reconnect_at_ = now + delay;
-  if (!auth_failed_) connection_problem_ = "no broker reachable: " + reason;
+  if (refused_ == Errc::ok) connection_problem_ = "no broker reachable: " + reason;
   // The adapter already said the connection was lost; log failed attempts, sparsely.
   if (!was_connected && (failed_attempts_ <= hosts + 1 || failed_attempts_ % 10 == 0))
     log(action::Log::warn, "amqp: connection failed (" + reason + "); next attempt in " +
@@ -220,7 +220,7 @@ bool LinkMachine::stopped_and_detached() const { return stopping_ && consumers_.
 // ---- status ----------------------------------------------------------------------------------
 
 TransportStatus LinkMachine::status() const {
-  if (auth_failed_) return {TransportState::failed, connection_problem_};
+  if (refused_ != Errc::ok) return {TransportState::failed, connection_problem_};
   if (!connected_)
     return {TransportState::connecting, connection_problem_.empty() ? "connecting" : connection_problem_};
   for (const auto& [name, address] : addresses_)

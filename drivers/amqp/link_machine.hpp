@@ -181,10 +181,12 @@ class LinkMachine {
   // ---- connection ------------------------------------------------------------------------
   void start(TimePoint now);
   void on_connected(TimePoint now);
-  /// The transport closed or never opened. `auth` = the broker refused the credentials;
+  /// The transport closed or never opened. `refused` = Errc::ok, or why the peers refused each
+  /// other so that retrying at once is pointless (Errc::unauthorized: the broker refused the
+  /// credentials; Errc::tls_failed: the TLS handshake failed) - retried after auth_retry_delay;
   /// `aborted` = it dropped without the broker closing it (a reset: kill -9, network, or a
   /// RabbitMQ 3.x session crash on a publisher nack), as opposed to a close frame.
-  void on_disconnected(TimePoint now, const std::string& reason, bool auth, bool aborted = false);
+  void on_disconnected(TimePoint now, const std::string& reason, Errc refused, bool aborted = false);
   /// Timers: reconnect, link re-attach, declaration retries and checks, log summaries.
   void on_tick(TimePoint now);
   /// Shutdown: fails what waits, stops consumers, detaches. Then the adapter closes.
@@ -288,7 +290,7 @@ class LinkMachine {
   void emit(Action action) { actions_.push_back(std::move(action)); }
   void log(action::Log::Level level, std::string text) { emit(action::Log{level, std::move(text)}); }
   std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds max) const;
-  void schedule_reconnect(TimePoint now, const std::string& reason, bool auth, bool was_connected);
+  void schedule_reconnect(TimePoint now, const std::string& reason, Errc refused, bool was_connected);
   void update_status();
 
   // sends
@@ -320,7 +322,7 @@ class LinkMachine {
   std::size_t host_ = 0;
   std::size_t failed_attempts_ = 0;
   TimePoint reconnect_at_{};
-  bool auth_failed_ = false;
+  Errc refused_ = Errc::ok;  ///< why the last connection attempt was refused (see on_disconnected)
   std::string connection_problem_ = "connecting";
   TransportStatus last_status_{TransportState::connecting, "connecting"};
 

@@ -15,8 +15,8 @@ void LinkMachine::add_consumer(TimePoint, ConsumerId id, std::string queue, std:
     return;
   }
   if (connected_) attach_receiver(id, consumer);
-  // The credentials were refused: say so now rather than after connect_timeout.
-  if (auth_failed_) emit(action::ConsumerFailed{id, Errc::unauthorized, connection_problem_});
+  // The credentials or the TLS handshake were refused: say so now rather than after connect_timeout.
+  if (refused_ != Errc::ok) emit(action::ConsumerFailed{id, refused_, connection_problem_});
 }
 
 void LinkMachine::attach_receiver(ConsumerId id, Consumer& consumer) {

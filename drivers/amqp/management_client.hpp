@@ -2,6 +2,7 @@
 // A minimal synchronous client of the RabbitMQ management HTTP API (Boost.Beast), used to
 // declare what AMQP 1.0 cannot on RabbitMQ 3.x: exchanges, named queues and bindings.
 
+#include "drivers/amqp/management_http.hpp"
 #include "drivers/amqp/topology_sink.hpp"
 
 #include <chrono>
@@ -11,14 +12,6 @@
 #include <vector>
 
 namespace herald::detail {
-
-/// An HTTP endpoint with credentials; one per broker host.
-struct ManagementEndpoint {
-  std::string host;
-  std::uint16_t port = 15672;
-  std::string username;
-  std::string password;
-};
 
 /// Declarations over HTTP. Each call tries the endpoints in order until one answers.
 /// @throws TransportError (Errc::unauthorized for 401, Errc::unreachable when no endpoint

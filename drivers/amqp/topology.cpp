@@ -16,9 +16,13 @@ std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options)
   for (const AmqpHost& host : options.hosts) {
     int port = static_cast<int>(host.port) + offset;
     if (port <= 0 || port > 65535) port = options.management_port;
-    endpoints.push_back({host.hostname, static_cast<std::uint16_t>(port),
-                         host.username.empty() ? "guest" : host.username,
-                         host.username.empty() ? "guest" : host.password});
+    ManagementEndpoint& endpoint = endpoints.emplace_back();
+    endpoint.host = host.hostname;
+    endpoint.port = static_cast<std::uint16_t>(port);
+    endpoint.username = host.username.empty() ? "guest" : host.username;
+    endpoint.password = host.username.empty() ? "guest" : host.password;
+    // amqps:// means HTTPS for the management API too, with the same trust and certificate.
+    endpoint.tls = {options.tls, options.ssl_ca_file, options.ssl_cert_file, options.ssl_key_file, options.ssl_verify};
   }
   return endpoints;
 }

@@ -25,6 +25,7 @@ enum class Errc {
   closed,                ///< the object was stopped or closed
   rejected,              ///< the broker refused the message (queue full: reject-publish; unroutable)
   precondition_failed,   ///< an exchange or queue exists with other flags or arguments
+  tls_failed,            ///< the TLS handshake failed: certificate verification, host name, client certificate
 };
 
 /// The category of Errc values ("herald"). **Thread safety:** a stateless, immutable object.

@@ -221,7 +221,7 @@ TEST(AmqpManagementChannel, ALostConnectionFailsWhatIsOnTheWireAndCloseFailsTheR
 TEST(AmqpBrokerAwareSink, RefusedCredentialsAreReportedWithoutWaitingForTheTimeout) {
   auto channel = std::make_shared<ManagementChannel>();
   BrokerAwareSink sink(channel, nullptr, nullptr, std::nullopt, 10s);
-  channel->set_failure(true, "authentication failed for user 'guest'");
+  channel->set_failure(Errc::unauthorized, "authentication failed for user 'guest'");
   auto start = std::chrono::steady_clock::now();
   try {
     sink.declare_exchange("x", "topic", false);

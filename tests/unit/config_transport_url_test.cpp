@@ -33,10 +33,12 @@ TEST(ConfigTransportUrl, SslFileOptionsWithoutTlsAreListed) {
   EXPECT_TRUE(ignored(config, "ssl_ca_file"));
 }
 
-TEST(ConfigTransportUrl, ClientCertificateOptionsAreListedAsNotImplemented) {
+TEST(ConfigTransportUrl, ClientCertificateOptionsBecomeQueryOptionsWithTls) {
   Config config = load("[oslo_messaging_rabbit]\nssl = true\nssl_cert_file = /c.pem\nssl_key_file = /k.pem\n");
-  EXPECT_TRUE(ignored(config, "ssl_cert_file"));
-  EXPECT_TRUE(ignored(config, "ssl_key_file"));
+  EXPECT_EQ(config.transport_url, "amqps://guest:guest@localhost:5672/?ssl_cert_file=%2Fc.pem&ssl_key_file=%2Fk.pem");
+  EXPECT_TRUE(config.ignored.empty()) << config.ignored_summary();
+  Config plain = load("[oslo_messaging_rabbit]\nssl_cert_file = /c.pem\n");
+  EXPECT_TRUE(ignored(plain, "ssl_cert_file")) << "TLS is off: listed, not silently dropped";
 }
 
 TEST(ConfigTransportUrl, QueryOptionsOfTheUrlWinOverTheGroup) {
