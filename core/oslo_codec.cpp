@@ -139,7 +139,7 @@ long version_component(std::string_view text) noexcept {
 // which rejects the message too.
 void check_envelope_version(const rapidjson::Value& version) {
   if (!version.IsString())
-    throw Error(Errc::unsupported_version, std::string("oslo.version must be a string, got ") + type_name(version));
+    throw DecodeError(Errc::unsupported_version, std::string("oslo.version must be a string, got ") + type_name(version));
   const std::string_view text = view_of(version);
   long parts[3] = {-1, -1, 0};
   std::size_t start = 0;
@@ -149,7 +149,7 @@ void check_envelope_version(const rapidjson::Value& version) {
     start = dot == std::string_view::npos ? text.size() + 1 : dot + 1;
   }
   if (parts[0] != 2 || parts[1] != 0 || parts[2] != 0)
-    throw Error(Errc::unsupported_version,
+    throw DecodeError(Errc::unsupported_version,
                 "unsupported oslo.version " + quoted_for_error(text) + " (must be compatible with 2.0)");
 }
 
@@ -182,12 +182,12 @@ bool looks_like_timestamp(std::string_view text) noexcept {
 }
 
 Priority read_priority(const rapidjson::Value* value) {
-  if (value == nullptr || value->IsNull()) throw Error(Errc::unknown_priority, "notification has no priority");
+  if (value == nullptr || value->IsNull()) throw DecodeError(Errc::unknown_priority, "notification has no priority");
   if (!value->IsString())
     throw DecodeError(std::string("notification field 'priority' must be a string, got ") + type_name(*value));
   const std::string_view text = view_of(*value);
   if (auto priority = parse_priority(text)) return *priority;
-  throw Error(Errc::unknown_priority, "unknown notification priority " + quoted_for_error(text));
+  throw DecodeError(Errc::unknown_priority, "unknown notification priority " + quoted_for_error(text));
 }
 
 // Turns the parsed message dict (the document's root) into the Notification's fields and its

@@ -34,9 +34,9 @@ std::string encode(const Notification& notification, EnvelopeVersion version);
 /// compatible version ("2.0"); timestamps with or without the fraction; missing optional
 /// fields (message_id, timestamp, publisher_id, _unique_id, context). `_context_<key>` entries
 /// become the context object.
-/// @throws DecodeError (truncated or invalid JSON, wrong types, invalid UTF-8, nesting deeper
-///         than 512), Error(Errc::unsupported_version) for an unknown `oslo.version`,
-///         Error(Errc::unknown_priority) for a missing or unknown priority.
+/// @throws DecodeError, whose code() says why: Errc::decode_error (truncated or invalid JSON,
+///         wrong types, invalid UTF-8, nesting deeper than 512), Errc::unsupported_version (an
+///         unknown `oslo.version`), Errc::unknown_priority (a missing or unknown priority).
 /// **Thread safety:** pure function.
 Notification decode(std::string_view body);
 

@@ -48,7 +48,8 @@ class ConfigError : public Error {
   explicit ConfigError(const std::string& what) : Error(Errc::invalid_config, what) {}
 };
 
-/// A message body that cannot be decoded.
+/// A message body that cannot be decoded: code() is Errc::decode_error, unsupported_version or
+/// unknown_priority.
 class DecodeError : public Error {
  public:
   using Error::Error;

@@ -169,6 +169,27 @@ TEST(CodecDecode, DecodeErrorsAreDecodeErrorType) {
   EXPECT_THROW(decode(R"({"priority": "info", "event_type": 5})"), DecodeError);
 }
 
+// One exception class per group of Errc values: every way a body cannot become a Notification
+// is a DecodeError, whose code says which (issue 12 item 5).
+TEST(CodecDecode, UnknownPriorityAndVersionAreDecodeErrorsWithTheirCodes) {
+  const std::vector<std::pair<std::string, Errc>> cases = {
+      {R"({"priority": "nope", "event_type": "e"})", Errc::unknown_priority},
+      {R"({"event_type": "e"})", Errc::unknown_priority},
+      {R"({"oslo.version": "9.0", "oslo.message": "{}"})", Errc::unsupported_version},
+      {R"({"oslo.version": 2, "oslo.message": "{}"})", Errc::unsupported_version},
+  };
+  for (const auto& [body, code] : cases) {
+    try {
+      decode(body);
+      ADD_FAILURE() << "no exception for " << body;
+    } catch (const DecodeError& error) {
+      EXPECT_EQ(error.code(), code) << body << ": " << error.what();
+    } catch (const std::exception& error) {
+      ADD_FAILURE() << "not a DecodeError for " << body << ": " << error.what();
+    }
+  }
+}
+
 TEST(CodecDecode, ErrorsNeverQuoteThePayload) {
   const std::string secret = "TOP-SECRET-PAYLOAD";
   const std::vector<std::string> bodies = {
