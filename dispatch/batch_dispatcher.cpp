@@ -24,9 +24,17 @@ BatchDispatcher::BatchDispatcher(std::vector<BatchEndpoint> endpoints, std::shar
 BatchDispatcher::~BatchDispatcher() = default;
 
 std::vector<Result> BatchDispatcher::dispatch(std::span<const Notification* const> batch) const {
-  std::vector<Result> results(batch.size(), Result::handled);
-  std::vector<std::size_t> group;             // input positions of one priority, in arrival order
-  std::vector<const Notification*> accepted;  // the part of the group one endpoint's filter passes
+  std::vector<Result> results;
+  results.reserve(batch.size());
+  for (const DispatchResult& outcome : dispatch_each(batch)) results.push_back(outcome.result);
+  return results;
+}
+
+std::vector<DispatchResult> BatchDispatcher::dispatch_each(std::span<const Notification* const> batch) const {
+  std::vector<DispatchResult> outcomes(batch.size());
+  std::vector<std::size_t> group;     // input positions of one priority, in arrival order
+  std::vector<std::size_t> accepted;  // the part of the group one endpoint's filter passes
+  std::vector<const Notification*> view;
 
   for (Priority priority : kGroupOrder) {
     const std::vector<std::size_t>& endpoint_indexes = endpoints_by_priority_[index_of(priority)];
@@ -39,20 +47,28 @@ std::vector<Result> BatchDispatcher::dispatch(std::span<const Notification* cons
     for (std::size_t index : endpoint_indexes) {
       const BatchEndpoint& endpoint = endpoints_[index];
       accepted.clear();
-      for (std::size_t i : group)
-        if (endpoint.filter().matches(*batch[i])) accepted.push_back(batch[i]);
+      view.clear();
+      for (std::size_t i : group) {
+        if (endpoint.filter().matches(*batch[i])) {
+          accepted.push_back(i);
+          view.push_back(batch[i]);
+        } else {
+          ++outcomes[i].filtered_out;
+        }
+      }
       if (accepted.empty()) continue;
 
+      for (std::size_t i : accepted) ++outcomes[i].called;
       const BatchHandler& handler = *endpoint.handler(priority);
-      const std::span<const Notification* const> view(accepted);
-      if (detail::call_guarded(*logger_, endpoint.name(), [&] { return handler(view); }) == Result::requeue) {
+      const std::span<const Notification* const> handed(view);
+      if (detail::call_guarded(*logger_, endpoint.name(), [&] { return handler(handed); }) == Result::requeue) {
         // The whole group, not only what this endpoint saw, is requeued (oslo's behaviour).
-        for (std::size_t i : group) results[i] = Result::requeue;
+        for (std::size_t i : group) outcomes[i].result = Result::requeue;
         break;
       }
     }
   }
-  return results;
+  return outcomes;
 }
 
 std::vector<Priority> BatchDispatcher::priorities() const { return detail::table_priorities(endpoints_by_priority_); }

@@ -16,11 +16,12 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <optional>
 #include <random>
-#include <cstdio>
 #include <thread>
+#include <unordered_set>
 
 namespace herald {
 namespace detail {
@@ -349,9 +350,11 @@ class ServerCore {
     }
   }
 
-  // Returns true when the message is a duplicate (then it has been acked).
-  bool skip_duplicate(IncomingMessage& message, const std::string& key) {
-    if (options_.dedup_window == 0 || !dedup_.contains(key)) return false;
+  // Returns true when the message is a duplicate (then it has been acked): its key was acked
+  // recently, or (`earlier_in_batch`) an earlier message of the same batch has it; single mode
+  // would have acked that one before taking this one, so both modes count it the same.
+  bool skip_duplicate(IncomingMessage& message, const std::string& key, bool earlier_in_batch = false) {
+    if (options_.dedup_window == 0 || !(earlier_in_batch || dedup_.contains(key))) return false;
     count(Settlement::duplicate);
     message.ack();
     return true;
@@ -392,15 +395,12 @@ class ServerCore {
     return true;
   }
 
-  void process_one(IncomingMessage& message) {
-    if (release_if_stopping(message)) return;
-    std::optional<Notification> n = decode_or_dead_letter(message);
-    if (!n) return;
-    std::string key = message_key(*n, message);
-    if (skip_duplicate(message, key)) return;
-    DispatchResult result = single_->dispatch(*n);
+  // Settles a dispatched message; one rule for single and batch mode, so that both count the
+  // same: handled when a handler ran, filtered when every endpoint's filter said no, no_endpoint
+  // when no endpoint handles its priority.
+  void settle(IncomingMessage& message, const Notification& n, const std::string& key, const DispatchResult& result) {
     if (result.result == Result::requeue) {
-      requeue_or_dead_letter(message, *n, key);
+      requeue_or_dead_letter(message, n, key);
       return;
     }
     if (result.called > 0)
@@ -412,10 +412,20 @@ class ServerCore {
     ack_handled(message, key);
   }
 
+  void process_one(IncomingMessage& message) {
+    if (release_if_stopping(message)) return;
+    std::optional<Notification> n = decode_or_dead_letter(message);
+    if (!n) return;
+    std::string key = message_key(*n, message);
+    if (skip_duplicate(message, key)) return;
+    settle(message, *n, key, single_->dispatch(*n));
+  }
+
   void process_batch(IncomingBatch& batch) {
     std::vector<IncomingMessage*> live;
     std::vector<Notification> notifications;
     std::vector<std::string> keys;
+    std::unordered_set<std::string> batch_keys;
     live.reserve(batch.size());
     notifications.reserve(batch.size());
     for (auto& message : batch) {
@@ -423,7 +433,8 @@ class ServerCore {
       std::optional<Notification> n = decode_or_dead_letter(*message);
       if (!n) continue;
       std::string key = message_key(*n, *message);
-      if (skip_duplicate(*message, key)) continue;
+      if (skip_duplicate(*message, key, batch_keys.contains(key))) continue;
+      if (options_.dedup_window != 0) batch_keys.insert(key);
       live.push_back(message.get());
       notifications.push_back(std::move(*n));
       keys.push_back(std::move(key));
@@ -432,15 +443,8 @@ class ServerCore {
     std::vector<const Notification*> pointers;
     pointers.reserve(notifications.size());
     for (const Notification& n : notifications) pointers.push_back(&n);
-    std::vector<Result> results = batch_->dispatch(pointers);
-    for (std::size_t i = 0; i < live.size(); ++i) {
-      if (results[i] == Result::requeue) {
-        requeue_or_dead_letter(*live[i], notifications[i], keys[i]);
-      } else {
-        count(Settlement::handled);
-        ack_handled(*live[i], keys[i]);
-      }
-    }
+    std::vector<DispatchResult> results = batch_->dispatch_each(pointers);
+    for (std::size_t i = 0; i < live.size(); ++i) settle(*live[i], notifications[i], keys[i], results[i]);
   }
 
   std::shared_ptr<Transport> transport_;

@@ -70,6 +70,13 @@ class BatchDispatcher {
   /// Returns one result per input notification, in input order. Null pointers in `batch` are
   /// ignored and reported `handled`. Never throws except std::bad_alloc.
   std::vector<Result> dispatch(std::span<const Notification* const> batch) const;
+  /// dispatch(), telling for each input notification, in input order, what happened to it:
+  /// `called` counts the endpoints whose handler received it and `filtered_out` those of its
+  /// priority whose filter kept it out (both 0 when no endpoint handles its priority, and for
+  /// null pointers), as Dispatcher::dispatch() counts them. `result` is `requeue` for every
+  /// notification of a group whose handler asked for it, whatever that handler saw; endpoints
+  /// after that one are not tried and not counted. Never throws except std::bad_alloc.
+  std::vector<DispatchResult> dispatch_each(std::span<const Notification* const> batch) const;
   /// The priorities at least one endpoint handles, in oslo order.
   std::vector<Priority> priorities() const;
   /// The endpoints, in the order given to the constructor.

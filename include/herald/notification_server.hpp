@@ -62,17 +62,23 @@ struct ServerOptions {
 };
 
 /// Counters of a server, since it was constructed.
+///
+/// Every message taken is counted once in `received` and, when settled, once in exactly one of
+/// handled, filtered, no_endpoint, requeued, requeue_refused, dead_lettered, duplicates or
+/// released. Single and batch servers count per message by the same rules: a message a batch
+/// handler received is `handled` even when other messages of its batch were filtered out.
 struct ServerStats {
-  std::uint64_t received = 0;          ///< messages polled
-  std::uint64_t handled = 0;           ///< acked after at least one handler ran
-  std::uint64_t filtered = 0;          ///< acked: every endpoint's filter said no
+  std::uint64_t received = 0;          ///< messages polled (a redelivery counts again)
+  std::uint64_t handled = 0;           ///< acked after at least one handler received it
+  std::uint64_t filtered = 0;          ///< acked: endpoints handle its priority, every one's filter said no
   std::uint64_t no_endpoint = 0;       ///< acked: no endpoint handles that priority
-  std::uint64_t requeued = 0;          ///< sent back for redelivery
+  std::uint64_t requeued = 0;          ///< sent back for redelivery (batch: its whole priority group)
   std::uint64_t requeue_refused = 0;   ///< requeue asked but allow_requeue is false: acked
   std::uint64_t dead_lettered = 0;     ///< rejected: redelivery limit, undecodable, unknown priority
   std::uint64_t undecodable = 0;       ///< of dead_lettered: body not an oslo notification
   std::uint64_t unknown_priority = 0;  ///< of dead_lettered: priority not one of the seven
-  std::uint64_t duplicates = 0;        ///< acked and skipped by duplicate suppression
+  std::uint64_t duplicates = 0;        ///< acked and skipped by duplicate suppression (batch: also a
+                                       ///< repeat inside one batch)
   std::uint64_t released = 0;          ///< returned unhandled at stop()
   std::uint64_t in_progress = 0;       ///< taken from the transport and not settled yet
 };

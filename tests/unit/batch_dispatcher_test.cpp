@@ -215,3 +215,43 @@ TEST(BatchDispatcher, PrioritiesAreTheUnionInOsloOrder) {
 }
 
 }  // namespace
+
+// What the server counts: per notification, the handlers that received it and the filters that
+// kept it out, as Dispatcher counts them for one notification.
+TEST(BatchDispatcher, DispatchEachCountsCallsAndFiltersPerNotification) {
+  Recorder recorder;
+  const BatchDispatcher dispatcher({BatchEndpoint{"compute"}
+                                        .filter(Filter{}.publisher_id("^compute\\."))
+                                        .on(Priority::info, recorder.returning("compute", Result::handled))
+                                        .on(Priority::warn, recorder.returning("compute", Result::requeue)),
+                                    BatchEndpoint{"network"}
+                                        .filter(Filter{}.publisher_id("^network\\."))
+                                        .on(Priority::info, recorder.returning("network", Result::handled))});
+  Notifications n;
+  n.add(Priority::info, "both-see-it", "compute.a");
+  n.add(Priority::info, "second-sees-it", "network.a");
+  n.add(Priority::info, "nobody-sees-it", "image.a");
+  n.add(Priority::error, "no-endpoint", "compute.a");
+  n.add(Priority::warn, "requeued", "compute.a");
+  n.add(Priority::warn, "filtered-but-in-a-requeued-group", "image.a");
+  n.pointers.push_back(nullptr);
+
+  const std::vector<herald::DispatchResult> outcomes = dispatcher.dispatch_each(n.batch());
+  ASSERT_EQ(outcomes.size(), 7u);
+  auto expect = [&](std::size_t i, Result result, std::size_t called, std::size_t filtered_out) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(outcomes[i].result, result);
+    EXPECT_EQ(outcomes[i].called, called);
+    EXPECT_EQ(outcomes[i].filtered_out, filtered_out);
+  };
+  expect(0, Result::handled, 1, 1);
+  expect(1, Result::handled, 1, 1);
+  expect(2, Result::handled, 0, 2);
+  expect(3, Result::handled, 0, 0);
+  expect(4, Result::requeue, 1, 0);
+  expect(5, Result::requeue, 0, 1);  // oslo requeues the whole group
+  expect(6, Result::handled, 0, 0);
+  std::vector<Result> results;
+  for (const auto& outcome : outcomes) results.push_back(outcome.result);
+  EXPECT_EQ(dispatcher.dispatch(n.batch()), results);
+}

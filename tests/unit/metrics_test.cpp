@@ -154,6 +154,36 @@ TEST(Metrics, BatchServersCountMessagesAndTimeEachBatchCall) {
   EXPECT_EQ(value(*metrics, R"(herald_handler_duration_seconds_count{endpoint="batcher"})"), calls.load());
 }
 
+TEST(Metrics, BatchServersCountFilteredAndNoEndpointAsServerStatsDoes) {
+  auto metrics = Metrics::create();
+  auto transport = Transport::open("memory://", {.metrics = metrics});
+  std::atomic<int> messages{0};
+  BatchEndpoint e{"batcher"};
+  e.filter(Filter{}.publisher_id("^compute\\.")).on(Priority::info, [&](std::span<const Notification* const> batch) {
+    messages.fetch_add(static_cast<int>(batch.size()));
+    return Result::handled;
+  });
+  for (int i = 0; i < 3; ++i) Notifier(transport, {.publisher_id = "compute.host1"}).info("{}", "e", "{}");
+  for (int i = 0; i < 2; ++i) Notifier(transport, {.publisher_id = "network.agent"}).info("{}", "e", "{}");
+  Notification error;
+  error.priority = Priority::error;  // no endpoint handles it; sent where the server listens
+  error.event_type = "e";
+  error.timestamp = "2026-11-22 02:04:13.356107";
+  transport->driver().send({"openstack", "notifications.info", encode(error, EnvelopeVersion::v2), "", -1}, nullptr);
+  NotificationServer server(transport, {Target{}}, {e},
+                            {.batch_size = 6, .batch_timeout = std::chrono::milliseconds(50)});
+  server.start();
+  ASSERT_TRUE(eventually([&] { return server.stats().received == 6 && server.stats().in_progress == 0; }));
+  const ServerStats stats = server.stats();
+  EXPECT_EQ(messages.load(), 3);
+  EXPECT_EQ(stats.handled, 3u);
+  EXPECT_EQ(stats.filtered, 2u);
+  EXPECT_EQ(stats.no_endpoint, 1u);
+  EXPECT_EQ(value(*metrics, "herald_server_handled_total"), stats.handled);
+  EXPECT_EQ(value(*metrics, R"(herald_server_acked_unhandled_total{reason="filtered"})"), stats.filtered);
+  EXPECT_EQ(value(*metrics, R"(herald_server_acked_unhandled_total{reason="no_endpoint"})"), stats.no_endpoint);
+}
+
 TEST(Metrics, BridgeRegistersInTheApplicationsRegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
   auto& own = prometheus::BuildCounter().Name("app_requests_total").Help("the app's own").Register(*registry);
