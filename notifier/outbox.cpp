@@ -24,10 +24,13 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::uint64_t entry_record_size(const OutboxRecord& r) {
-  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
-         r.event_type.size() + r.body.size();
+std::uint64_t entry_record_size(const OutgoingMessage& m, std::string_view event_type) {
+  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + m.exchange.size() + m.routing_key.size() + m.message_id.size() +
+         event_type.size() + m.body.size();
 }
+
+// Buffers of written chunks kept for the next ones: at most this many.
+constexpr std::size_t kSpareBuffers = 4;
 
 // Failures after which the entry stays in the outbox and is sent again: the transport's own
 // bounds (its send buffer was full), or the transport closing under it.
@@ -86,8 +89,8 @@ void Outbox::recover() {
     active_segment_ = segment + 1;
   }
   for (auto& [id, entry] : scan.live) {
-    ledger_.add(id, entry.first, entry.second.created_ms, true);
-    records_.emplace(id, std::move(entry.second));
+    const std::int64_t created_ms = entry.second.created_ms;
+    ledger_.add(id, entry.first, created_ms, true, std::move(entry.second));
   }
   last_id_ = scan.max_id;
   durable_upto_ = last_id_;
@@ -114,28 +117,28 @@ void Outbox::start() {
 }
 
 std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
-  if (pending_.empty() || pending_.back().segment != segment) pending_.push_back({segment, {}});
+  if (pending_.empty() || pending_.back().segment != segment) {
+    pending_.push_back({segment, {}});
+    if (!spare_buffers_.empty()) {
+      pending_.back().bytes = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+      pending_.back().bytes.clear();
+    }
+  }
   return pending_.back().bytes;
 }
 
-std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::string_view event_type,
+std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std::string_view event_type,
                                std::string& reason) {
-  OutboxRecord record;
-  record.created_ms = now_ms();
-  record.priority = static_cast<std::uint8_t>(priority);
-  record.retry = message.retry;
-  record.exchange = std::move(message.exchange);
-  record.routing_key = std::move(message.routing_key);
-  record.message_id = std::move(message.message_id);
-  record.event_type = std::string(event_type);
-  record.body = std::move(message.body);
-  const std::uint64_t size = entry_record_size(record);
+  const std::uint64_t size = entry_record_size(message, event_type);
+  const std::int64_t created_ms = now_ms();
+  std::string event_type_copy(event_type);  // allocated before the lock
   std::vector<OutboxRecord> dropped;
   std::error_code result;
   std::uint64_t id = 0;
+  const auto deadline = Clock::now() + send_timeout_;
   {
     std::unique_lock lock(mutex_);
-    const auto deadline = Clock::now() + send_timeout_;
     for (;;) {
       if (stopping_) {
         result = make_error_code(Errc::closed);
@@ -173,16 +176,24 @@ std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::
     }
     if (!result) {
       id = ++last_id_;
+      OutboxRecord record;
       record.id = id;
+      record.created_ms = created_ms;
+      record.priority = static_cast<std::uint8_t>(priority);
+      record.retry = message.retry;
+      record.exchange = std::move(message.exchange);
+      record.routing_key = std::move(message.routing_key);
+      record.message_id = std::move(message.message_id);
+      record.event_type = std::move(event_type_copy);
+      record.body = std::move(message.body);
       if (active_fill_ > 0 && active_fill_ + size > segment_bytes_) {
         ++active_segment_;
         active_fill_ = 0;
       }
       append_entry_record(record, chunk_for_locked(active_segment_));
-      ledger_.add(id, active_segment_, record.created_ms, false);
+      ledger_.add(id, active_segment_, created_ms, false, std::move(record));
       ledger_.add_bytes(active_segment_, size);
       active_fill_ += size;
-      records_.emplace(id, std::move(record));
       if (first_id_ == 0) first_id_ = id;
       ++stats_.appended;
     }
@@ -205,13 +216,12 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
     delete_segments_locked(true);  // only records of confirmed entries are left
     return dropped;
   }
+  dropped.reserve(ids.size());
   for (std::uint64_t id : ids) {
-    ledger_.remove(id);
-    auto node = records_.extract(id);
-    sent_at_.erase(id);
     // No done record: their segment is deleted at the next commit (a crash before that only
     // brings them back as duplicates).
-    if (!node.empty()) dropped.push_back(std::move(node.mapped()));
+    OutboxLedger::Entry entry;
+    if (ledger_.remove(id, &entry)) dropped.push_back(std::move(entry.record));
   }
   stats_.dropped += dropped.size();
   if (instruments_) instruments_->dropped(dropped.size());
@@ -266,6 +276,8 @@ void Outbox::commit() {
   std::vector<std::uint64_t> unlink;
   {
     std::lock_guard lock(mutex_);
+    for (Chunk& chunk : chunks)
+      if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(chunk.bytes));
     if (has_entries) {
       ledger_.mark_durable(upto);
       durable_upto_ = upto;
@@ -282,7 +294,8 @@ void Outbox::commit() {
 void Outbox::committer_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    committer_cv_.wait_for(lock, options_.commit_interval);
+    committer_cv_.wait_for(lock, options_.commit_interval, [&] { return stopping_ || commit_requested_; });
+    commit_requested_ = false;
     lock.unlock();
     commit();
     if (instruments_) {
@@ -294,9 +307,23 @@ void Outbox::committer_loop() {
 }
 
 void Outbox::pump_loop() {
+  pump_thread_.store(std::this_thread::get_id());
   std::vector<std::pair<std::uint64_t, OutgoingMessage>> batch;
+  std::vector<Finished> finished;
   std::unique_lock lock(mutex_);
   for (;;) {
+    // Outcomes the driver reported during the last batch's sends, applied under one lock.
+    for (const SendResult& result : pump_results_) {
+      finished.emplace_back();
+      if (!settle_locked(result.id, result.error, result.reason, finished.back())) finished.pop_back();
+    }
+    pump_results_.clear();
+    if (!finished.empty()) {
+      lock.unlock();
+      for (const Finished& f : finished) report(f.record, f.error, f.reason, f.latency);
+      finished.clear();
+      lock.lock();
+    }
     pump_cv_.wait(lock,
                   [&] { return stopping_ || (ledger_.ready() > 0 && ledger_.in_flight() < options_.max_in_flight); });
     if (stopping_) return;
@@ -310,9 +337,10 @@ void Outbox::pump_loop() {
     while (batch.size() < kPumpBatch && ledger_.in_flight() < options_.max_in_flight) {
       const std::optional<std::uint64_t> id = ledger_.take_next();
       if (!id) break;
-      const OutboxRecord& r = records_.at(*id);
+      OutboxLedger::Entry& entry = *ledger_.entry(*id);
+      const OutboxRecord& r = entry.record;
       batch.emplace_back(*id, OutgoingMessage{r.exchange, r.routing_key, r.body, r.message_id, r.retry});
-      sent_at_[*id] = now;
+      entry.sent_at = now;
     }
     lock.unlock();
     const std::weak_ptr<Outbox> weak = weak_from_this();
@@ -325,34 +353,42 @@ void Outbox::pump_loop() {
 }
 
 void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view reason) {
-  OutboxRecord record;
-  Clock::duration latency{};
+  if (std::this_thread::get_id() == pump_thread_.load(std::memory_order_relaxed)) {
+    // Inside the pump's driver_.send(): applied with the rest of the batch.
+    pump_results_.push_back({id, error, std::string(reason)});
+    return;
+  }
+  Finished finished;
+  bool settled = false;
   {
     std::lock_guard lock(mutex_);
-    if (error && (stopping_ || is_transient(error))) {
-      // Stays in the outbox: sent again after a pause, or by the next process.
-      if (!stopping_) {
-        ledger_.requeue(id);
-        retry_after_ = Clock::now() + std::chrono::milliseconds(100);
-        pump_cv_.notify_one();
-      }
-      return;
-    }
-    if (!ledger_.remove(id)) return;  // dropped meanwhile
-    auto node = records_.extract(id);
-    record = std::move(node.mapped());
-    if (auto it = sent_at_.find(id); it != sent_at_.end()) {
-      latency = Clock::now() - it->second;
-      sent_at_.erase(it);
-    }
-    done_ids_.push_back(id);
-    if (error)
-      ++stats_.failed;
-    else
-      ++stats_.confirmed;
+    settled = settle_locked(id, error, reason, finished);
     pump_cv_.notify_one();
   }
-  report(record, error, reason, latency);
+  if (settled) report(finished.record, finished.error, finished.reason, finished.latency);
+}
+
+bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out) {
+  if (error && (stopping_ || is_transient(error))) {
+    // Stays in the outbox: sent again after a pause, or by the next process.
+    if (!stopping_) {
+      ledger_.requeue(id);
+      retry_after_ = Clock::now() + std::chrono::milliseconds(100);
+    }
+    return false;
+  }
+  OutboxLedger::Entry entry;
+  if (!ledger_.remove(id, &entry)) return false;  // dropped meanwhile
+  out.record = std::move(entry.record);
+  out.error = error;
+  out.reason.assign(reason);
+  out.latency = Clock::now() - entry.sent_at;
+  done_ids_.push_back(id);
+  if (error)
+    ++stats_.failed;
+  else
+    ++stats_.confirmed;
+  return true;
 }
 
 void Outbox::report(const OutboxRecord& r, std::error_code error, std::string_view reason, Clock::duration latency) {
@@ -412,6 +448,12 @@ OutboxStats Outbox::stats() const {
   if (auto created = ledger_.oldest_created_ms())
     s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
   return s;
+}
+
+void Outbox::commit_soon() {
+  std::lock_guard lock(mutex_);
+  commit_requested_ = true;
+  committer_cv_.notify_one();
 }
 
 bool Outbox::wait_durable(std::chrono::milliseconds timeout) {

@@ -4,8 +4,14 @@
 // entries through the driver, at most `max_in_flight` at a time; a confirmation or a
 // definitive failure removes the entry (a done record) and is reported to the owner; a
 // transient failure (overflow, timeout, closed) puts it back to be sent again. A committer
-// thread writes and fdatasyncs what was appended every `commit_interval` and deletes segments
-// nothing in the outbox needs any more.
+// thread writes and fdatasyncs what was appended every `commit_interval` (or at once when
+// the owner flushes) and deletes segments nothing in the outbox needs any more.
+//
+// Cost per notification (issue 11): append() encodes the record into a reused buffer under the
+// mutex (no other I/O, one allocation: the event type); the pump takes up to kPumpBatch
+// entries per lock, and outcomes the driver reports on the pump's own thread (memory://
+// settles inside send()) are applied for the whole batch under one lock and reported after
+// it, so the caller and the pump meet on the mutex once per batch, not once per message.
 
 #include "drivers/driver.hpp"
 #include "notifier/outbox_ledger.hpp"
@@ -14,6 +20,7 @@
 #include <herald/outbox.hpp>
 #include <herald/priority.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -21,7 +28,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace spdlog {
@@ -61,7 +67,9 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
   /// Writes `message`. Returns {} once it is in the outbox (durable per the mode), or
   /// Errc::overflow with `reason` when the full policy refused it.
-  std::error_code append(OutgoingMessage message, Priority priority, std::string_view event_type, std::string& reason);
+  /// `message` is moved from only when it was accepted.
+  std::error_code append(OutgoingMessage&& message, Priority priority, std::string_view event_type,
+                         std::string& reason);
   /// Starts the committer and the pump (separate from open() so that replayed entries are
   /// counted by the owner before any outcome arrives).
   void start();
@@ -72,11 +80,27 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   OutboxStats stats() const;
   /// Waits up to `timeout` until everything appended so far is on disk.
   bool wait_durable(std::chrono::milliseconds timeout);
+  /// Asks the committer to commit now instead of at the end of its interval (the owner is
+  /// waiting for confirmations: flush()). Durability only comes sooner.
+  void commit_soon();
 
  private:
   struct Chunk {
     std::uint64_t segment;
     std::string bytes;
+  };
+  /// An outcome the driver reported on the pump's thread, applied after the batch.
+  struct SendResult {
+    std::uint64_t id;
+    std::error_code error;
+    std::string reason;
+  };
+  /// An entry that left the outbox, to be reported outside the lock.
+  struct Finished {
+    OutboxRecord record;
+    std::error_code error;
+    std::string reason;
+    std::chrono::steady_clock::duration latency{};
   };
   Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
          std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
@@ -85,6 +109,8 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   void committer_loop();
   void pump_loop();
   void on_sent(std::uint64_t id, std::error_code error, std::string_view reason);
+  /// Applies one outcome (under mutex_); true when `out` holds an entry to report.
+  bool settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out);
   /// Drops the oldest segment's entries (under mutex_); returns them for reporting.
   std::vector<OutboxRecord> drop_oldest_locked();
   void delete_segments_locked(bool include_active);
@@ -112,9 +138,8 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   std::condition_variable durable_cv_;
   std::condition_variable committer_cv_;
   OutboxLedger ledger_;
-  std::unordered_map<std::uint64_t, OutboxRecord> records_;
-  std::unordered_map<std::uint64_t, std::chrono::steady_clock::time_point> sent_at_;
   std::vector<Chunk> pending_;
+  std::vector<std::string> spare_buffers_;  // written chunks' buffers, reused (no page faults)
   std::vector<std::uint64_t> done_ids_;
   std::vector<std::uint64_t> to_unlink_;
   std::uint64_t highest_deleted_ = 0;
@@ -128,10 +153,13 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   std::chrono::steady_clock::time_point retry_after_{};
   bool stopping_ = false;
   bool started_ = false;
+  bool commit_requested_ = false;
   OutboxStats stats_;
 
   std::thread committer_;
   std::thread pump_;
+  std::atomic<std::thread::id> pump_thread_{};
+  std::vector<SendResult> pump_results_;  // only touched on the pump thread
 };
 
 }  // namespace herald::detail
