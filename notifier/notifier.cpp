@@ -280,11 +280,28 @@ void NotificationCapture::clear() {
   notifications_.clear();
 }
 
+namespace {
+
+// Owned by the Notifier handles only (copies and prepare() share it). Callbacks reach the core
+// through weak references, and one of them may hold the last strong one for a moment: closing
+// the outbox here, when the last handle goes, keeps that on the thread dropping the handle, so
+// the outbox's lock and files are released when ~Notifier returns.
+struct NotifierHandles {
+  std::shared_ptr<detail::NotifierCore> core;
+  ~NotifierHandles() {
+    if (core->outbox()) core->outbox()->stop();
+  }
+};
+
+}  // namespace
+
 Notifier::Notifier(std::shared_ptr<Transport> transport, NotifierOptions options) {
   int retry = options.retry;
   std::string publisher_id = options.publisher_id;
-  core_ = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
-  core_->load_drivers();
+  auto core = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
+  core->load_drivers();
+  detail::NotifierCore* raw = core.get();
+  core_ = std::shared_ptr<detail::NotifierCore>(std::make_shared<NotifierHandles>(std::move(core)), raw);
   publisher_id_ = std::move(publisher_id);
   retry_ = retry;
 }

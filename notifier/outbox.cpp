@@ -29,8 +29,8 @@ std::uint64_t entry_record_size(const OutgoingMessage& m, std::string_view event
          event_type.size() + m.body.size();
 }
 
-// Buffers of written chunks kept for the next ones: at most this many.
-constexpr std::size_t kSpareBuffers = 4;
+// Buffers of written chunks kept for the next ones (their pages stay mapped): at most this many.
+constexpr std::size_t kSpareBuffers = 2;
 
 // Failures after which the entry stays in the outbox and is sent again: the transport's own
 // bounds (its send buffer was full), or the transport closing under it.
@@ -119,10 +119,15 @@ void Outbox::start() {
 std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
   if (pending_.empty() || pending_.back().segment != segment) {
     pending_.push_back({segment, {}});
+    std::string& bytes = pending_.back().bytes;
     if (!spare_buffers_.empty()) {
-      pending_.back().bytes = std::move(spare_buffers_.back());
+      bytes = std::move(spare_buffers_.back());
       spare_buffers_.pop_back();
-      pending_.back().bytes.clear();
+      bytes.clear();
+    } else {
+      // A chunk holds at most one segment's records (plus a done record): reserved once, so
+      // that it is never copied as it grows; pages are touched only as it fills.
+      bytes.reserve(segment_bytes_ + (64u << 10));
     }
   }
   return pending_.back().bytes;

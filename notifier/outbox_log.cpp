@@ -19,9 +19,12 @@ namespace {
 constexpr std::uint32_t kMagic = 0x58424f48;  // "HOBX" little-endian
 constexpr std::uint32_t kMaxPayload = 64u << 20;
 
+void store_u32(char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
 void put_u32(std::string& out, std::uint32_t v) {
   char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  store_u32(b, v);
   out.append(b, 4);
 }
 void put_u64(std::string& out, std::uint64_t v) {
@@ -58,13 +61,12 @@ std::uint32_t record_crc(std::uint8_t type, std::string_view payload) {
 std::size_t finish_record(std::string& out, std::size_t record_start, OutboxRecordType type) {
   const std::size_t payload_start = record_start + kOutboxHeaderBytes;
   const std::string_view payload(out.data() + payload_start, out.size() - payload_start);
-  std::string header;
-  put_u32(header, kMagic);
-  header.push_back(static_cast<char>(type));
-  header.append(3, '\0');
-  put_u32(header, static_cast<std::uint32_t>(payload.size()));
-  put_u32(header, record_crc(static_cast<std::uint8_t>(type), payload));
-  std::memcpy(out.data() + record_start, header.data(), kOutboxHeaderBytes);
+  char* header = out.data() + record_start;
+  store_u32(header, kMagic);
+  header[4] = static_cast<char>(type);
+  header[5] = header[6] = header[7] = '\0';
+  store_u32(header + 8, static_cast<std::uint32_t>(payload.size()));
+  store_u32(header + 12, record_crc(static_cast<std::uint8_t>(type), payload));
   return out.size() - record_start;
 }
 
@@ -157,9 +159,18 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
+// Room for `extra` more bytes, growing geometrically: the records are appended field by field,
+// and a buffer holding a whole group commit must not be reallocated (and copied) as it grows.
+void reserve_room(std::string& out, std::size_t extra) {
+  const std::size_t needed = out.size() + extra;
+  if (needed > out.capacity()) out.reserve(std::max(needed, 2 * out.capacity()));
+}
+
 }  // namespace
 
 std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
+  reserve_room(out, kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() +
+                        r.message_id.size() + r.event_type.size() + r.body.size());
   const std::size_t start = out.size();
   out.append(kOutboxHeaderBytes, '\0');
   put_u64(out, r.id);
@@ -175,6 +186,7 @@ std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
 }
 
 std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::string& out) {
+  reserve_room(out, kOutboxHeaderBytes + 4 + 8 * ids.size());
   const std::size_t start = out.size();
   out.append(kOutboxHeaderBytes, '\0');
   put_u32(out, static_cast<std::uint32_t>(ids.size()));
