@@ -83,7 +83,7 @@ void Outbox::recover() {
   if (scan.problems.size() > kMaxProblemLines)
     logger_->error("outbox {}: {} more damaged region(s) skipped", options_.directory,
                    scan.problems.size() - kMaxProblemLines);
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   for (const auto& [segment, bytes] : scan.segment_bytes) {
     ledger_.add_bytes(segment, bytes);
     active_segment_ = segment + 1;
@@ -103,11 +103,12 @@ void Outbox::recover() {
         "broker may have some of them already)",
         options_.directory, scan.live.size());
   delete_segments_locked(false);
+  publish_usage_locked();
   if (instruments_) instruments_->replayed(scan.live.size());
 }
 
 void Outbox::start() {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   if (started_ || stopping_) return;
   started_ = true;
   committer_ = std::thread([this] { committer_loop(); });
@@ -133,6 +134,14 @@ std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
   return pending_.back().bytes;
 }
 
+bool Outbox::fits_append_locked(std::uint64_t size) const {
+  // Room for the record and for the done records that will name every entry (8 bytes each,
+  // plus one record header): confirmations never push the files past max_bytes.
+  const std::uint64_t bytes = ledger_bytes_.load(std::memory_order_acquire) + incoming_bytes_;
+  const std::uint64_t depth = ledger_depth_.load(std::memory_order_acquire) + incoming_.size();
+  return bytes + size + 8 * (depth + 1) + kOutboxHeaderBytes + 4 <= options_.max_bytes;
+}
+
 std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std::string_view event_type,
                                std::string& reason) {
   const std::uint64_t size = entry_record_size(message, event_type);
@@ -141,47 +150,20 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
   std::vector<OutboxRecord> dropped;
   std::error_code result;
   std::uint64_t id = 0;
-  const auto deadline = Clock::now() + send_timeout_;
   {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      if (stopping_) {
-        result = make_error_code(Errc::closed);
-        reason = "the outbox is closed";
-        break;
-      }
-      // Room for the record and for the done records that will name every entry (8 bytes
-      // each, plus one record header): confirmations never push the files past max_bytes.
-      const std::uint64_t reserve = 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4;
-      if (ledger_.bytes() + size + reserve <= options_.max_bytes) break;
-      bool refused = false;
-      switch (options_.full_policy) {
-        case OutboxFullPolicy::fail_new:
-          refused = true;
-          break;
-        case OutboxFullPolicy::drop_oldest: {
-          std::vector<OutboxRecord> oldest = drop_oldest_locked();
-          if (oldest.empty()) refused = true;
-          for (OutboxRecord& r : oldest) dropped.push_back(std::move(r));
-          break;
-        }
-        case OutboxFullPolicy::block:
-          if (space_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              ledger_.bytes() + size + 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4 > options_.max_bytes)
-            refused = true;
-          break;
-      }
-      if (refused) {
-        ++stats_.refused_full;
-        result = make_error_code(Errc::overflow);
-        reason = "outbox full (" + std::to_string(ledger_.bytes()) + " of max_bytes " +
-                 std::to_string(options_.max_bytes) + " bytes in " + options_.directory + ")";
-        break;
-      }
+    // The fast path takes append_mutex_ only: the pump and the confirmations never hold it.
+    std::unique_lock append_lock(append_mutex_);
+    if (stopping_) {
+      result = make_error_code(Errc::closed);
+      reason = "the outbox is closed";
+    } else if (!fits_append_locked(size)) {
+      result = make_room(append_lock, size, dropped, reason);
     }
     if (!result) {
       id = ++last_id_;
-      OutboxRecord record;
+      Incoming& in = incoming_.emplace_back();
+      in.segment_size = size;
+      OutboxRecord& record = in.record;
       record.id = id;
       record.created_ms = created_ms;
       record.priority = static_cast<std::uint8_t>(priority);
@@ -195,12 +177,12 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
         ++active_segment_;
         active_fill_ = 0;
       }
+      in.segment = active_segment_;
       append_entry_record(record, chunk_for_locked(active_segment_));
-      ledger_.add(id, active_segment_, created_ms, false, std::move(record));
-      ledger_.add_bytes(active_segment_, size);
+      incoming_bytes_ += size;
       active_fill_ += size;
       if (first_id_ == 0) first_id_ = id;
-      ++stats_.appended;
+      ++appended_;
     }
   }
   for (const OutboxRecord& r : dropped)
@@ -212,6 +194,69 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
     if (durable_upto_ < id) durable_cv_.wait_for(lock, send_timeout_, [&] { return durable_upto_ >= id || stopping_; });
   }
   return result;
+}
+
+std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std::uint64_t size,
+                                  std::vector<OutboxRecord>& dropped, std::string& reason) {
+  const auto deadline = Clock::now() + send_timeout_;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    absorb_locked();
+    if (stopping_) {
+      reason = "the outbox is closed";
+      return make_error_code(Errc::closed);
+    }
+    if (fits_append_locked(size)) return {};
+    bool refused = false;
+    switch (options_.full_policy) {
+      case OutboxFullPolicy::fail_new:
+        refused = true;
+        break;
+      case OutboxFullPolicy::drop_oldest: {
+        std::vector<OutboxRecord> oldest = drop_oldest_locked();
+        if (oldest.empty() && !fits_append_locked(size)) refused = true;
+        for (OutboxRecord& r : oldest) dropped.push_back(std::move(r));
+        break;
+      }
+      case OutboxFullPolicy::block: {
+        if (Clock::now() >= deadline) {
+          refused = true;
+          break;
+        }
+        // Wait without append_mutex_: the committer needs it to delete segments.
+        const std::uint64_t generation = space_generation_;
+        append_lock.unlock();
+        space_cv_.wait_until(lock, deadline, [&] { return stopping_ || space_generation_ != generation; });
+        lock.unlock();
+        append_lock.lock();
+        lock.lock();
+        break;
+      }
+    }
+    if (refused) {
+      ++stats_.refused_full;
+      reason = "outbox full (" + std::to_string(ledger_.bytes()) + " of max_bytes " +
+               std::to_string(options_.max_bytes) + " bytes in " + options_.directory + ")";
+      return make_error_code(Errc::overflow);
+    }
+  }
+}
+
+void Outbox::absorb_locked() {
+  for (Incoming& in : incoming_) {
+    const std::int64_t created_ms = in.record.created_ms;
+    const std::uint64_t id = in.record.id;
+    ledger_.add(id, in.segment, created_ms, false, std::move(in.record));
+    ledger_.add_bytes(in.segment, in.segment_size);
+  }
+  incoming_.clear();
+  incoming_bytes_ = 0;
+  publish_usage_locked();
+}
+
+void Outbox::publish_usage_locked() {
+  ledger_bytes_.store(ledger_.bytes(), std::memory_order_release);
+  ledger_depth_.store(ledger_.depth(), std::memory_order_release);
 }
 
 std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
@@ -229,6 +274,7 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
     if (ledger_.remove(id, &entry)) dropped.push_back(std::move(entry.record));
   }
   stats_.dropped += dropped.size();
+  publish_usage_locked();
   if (instruments_) instruments_->dropped(dropped.size());
   logger_->warn("outbox {} full: dropped the {} oldest unconfirmed notification(s) (drop_oldest)", options_.directory,
                 dropped.size());
@@ -237,6 +283,9 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
 }
 
 void Outbox::delete_segments_locked(bool include_active) {
+  // A segment may hold entries not yet in the ledger: they go in first, or their segment could
+  // look empty and be deleted under them.
+  absorb_locked();
   const auto deletable = ledger_.take_deletable(active_segment_, include_active);
   for (const auto& [segment, bytes] : deletable) {
     to_unlink_.push_back(segment);
@@ -247,21 +296,29 @@ void Outbox::delete_segments_locked(bool include_active) {
       active_fill_ = 0;
     }
   }
-  if (!deletable.empty()) space_cv_.notify_all();
+  if (!deletable.empty()) {
+    ++space_generation_;
+    publish_usage_locked();
+    space_cv_.notify_all();
+  }
 }
 
 void Outbox::commit() {
   std::lock_guard io(io_mutex_);
   std::vector<Chunk> chunks;
   std::uint64_t upto = 0;
+  std::uint64_t first_id = 0;
   bool has_entries = false;
   {
-    std::lock_guard lock(mutex_);
+    std::scoped_lock lock(append_mutex_, mutex_);
+    first_id = first_id_;
+    absorb_locked();
     if (!done_ids_.empty()) {
       const std::size_t size = append_done_record(done_ids_, chunk_for_locked(active_segment_));
       ledger_.add_bytes(active_segment_, size);
       active_fill_ += size;
       done_ids_.clear();
+      publish_usage_locked();
     }
     chunks.swap(pending_);
     // A deleted segment's queued bytes are never written (it would come back as a new file).
@@ -274,22 +331,23 @@ void Outbox::commit() {
     if (has_entries) writer_.sync();
   } catch (const Error& e) {
     logger_->error("{}; retrying at the next commit", e.what());
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(append_mutex_);
     pending_.insert(pending_.begin(), std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
     return;
   }
+  if (has_entries) {
+    std::lock_guard lock(mutex_);
+    ledger_.mark_durable(upto);
+    durable_upto_ = upto;
+    if (first_id != 0 && upto >= first_id) stats_.durable = upto - first_id + 1;
+    durable_cv_.notify_all();
+    pump_cv_.notify_all();
+  }
   std::vector<std::uint64_t> unlink;
   {
-    std::lock_guard lock(mutex_);
+    std::scoped_lock lock(append_mutex_, mutex_);
     for (Chunk& chunk : chunks)
       if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(chunk.bytes));
-    if (has_entries) {
-      ledger_.mark_durable(upto);
-      durable_upto_ = upto;
-      if (first_id_ != 0 && upto >= first_id_) stats_.durable = upto - first_id_ + 1;
-      durable_cv_.notify_all();
-      pump_cv_.notify_all();
-    }
     delete_segments_locked(active_fill_ >= segment_bytes_ / 2);
     unlink.swap(to_unlink_);
   }
@@ -322,6 +380,7 @@ void Outbox::pump_loop() {
       finished.emplace_back();
       if (!settle_locked(result.id, result.error, result.reason, finished.back())) finished.pop_back();
     }
+    if (!pump_results_.empty()) publish_usage_locked();
     pump_results_.clear();
     if (!finished.empty()) {
       lock.unlock();
@@ -368,6 +427,7 @@ void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view r
   {
     std::lock_guard lock(mutex_);
     settled = settle_locked(id, error, reason, finished);
+    publish_usage_locked();
     pump_cv_.notify_one();
   }
   if (settled) report(finished.record, finished.error, finished.reason, finished.latency);
@@ -411,7 +471,7 @@ void Outbox::stop() {
   std::lock_guard once(stop_mutex_);
   if (stopped_) return;
   {
-    std::lock_guard lock(mutex_);
+    std::scoped_lock lock(append_mutex_, mutex_);
     stopping_ = true;
     pump_cv_.notify_all();
     space_cv_.notify_all();
@@ -435,7 +495,7 @@ void Outbox::stop() {
     // An empty outbox leaves no segment behind.
     std::vector<std::uint64_t> unlink;
     {
-      std::lock_guard lock(mutex_);
+      std::scoped_lock lock(append_mutex_, mutex_);
       delete_segments_locked(true);
       unlink.swap(to_unlink_);
     }
@@ -446,12 +506,14 @@ void Outbox::stop() {
 }
 
 OutboxStats Outbox::stats() const {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   OutboxStats s = stats_;
-  s.depth = ledger_.depth();
-  s.bytes = ledger_.bytes();
-  if (auto created = ledger_.oldest_created_ms())
-    s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
+  s.appended = appended_;
+  s.depth = ledger_.depth() + incoming_.size();
+  s.bytes = ledger_.bytes() + incoming_bytes_;
+  std::optional<std::int64_t> created = ledger_.oldest_created_ms();
+  if (!created && !incoming_.empty()) created = incoming_.front().record.created_ms;
+  if (created) s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
   return s;
 }
 
@@ -462,8 +524,13 @@ void Outbox::commit_soon() {
 }
 
 bool Outbox::wait_durable(std::chrono::milliseconds timeout) {
+  std::uint64_t last_id = 0;
+  {
+    std::lock_guard append_lock(append_mutex_);
+    last_id = last_id_;
+  }
   std::unique_lock lock(mutex_);
-  return durable_cv_.wait_for(lock, timeout, [&] { return durable_upto_ >= last_id_ || stopping_; });
+  return durable_cv_.wait_for(lock, timeout, [&] { return durable_upto_ >= last_id || stopping_; });
 }
 
 }  // namespace herald::detail

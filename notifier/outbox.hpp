@@ -95,6 +95,12 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
     std::error_code error;
     std::string reason;
   };
+  /// An entry appended and not yet in the ledger.
+  struct Incoming {
+    std::uint64_t segment = 0;
+    std::uint64_t segment_size = 0;  ///< bytes of its record
+    OutboxRecord record;
+  };
   /// An entry that left the outbox, to be reported outside the lock.
   struct Finished {
     OutboxRecord record;
@@ -105,13 +111,21 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
          std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
   void recover();
+  /// Whether a record of `size` bytes fits (under append_mutex_).
+  bool fits_append_locked(std::uint64_t size) const;
+  /// The full policy, under append_mutex_ (released while blocking): {} once there is room.
+  std::error_code make_room(std::unique_lock<std::mutex>& append_lock, std::uint64_t size,
+                            std::vector<OutboxRecord>& dropped, std::string& reason);
+  /// Moves the appended entries into the ledger (under both mutexes).
+  void absorb_locked();
+  void publish_usage_locked();
   void commit();
   void committer_loop();
   void pump_loop();
   void on_sent(std::uint64_t id, std::error_code error, std::string_view reason);
   /// Applies one outcome (under mutex_); true when `out` holds an entry to report.
   bool settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out);
-  /// Drops the oldest segment's entries (under mutex_); returns them for reporting.
+  /// Drops the oldest segment's entries (under both mutexes); returns them for reporting.
   std::vector<OutboxRecord> drop_oldest_locked();
   void delete_segments_locked(bool include_active);
   void report(const OutboxRecord& record, std::error_code error, std::string_view reason,
@@ -129,26 +143,40 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   std::mutex stop_mutex_;
   bool stopped_ = false;  // guarded by stop_mutex_
 
-  std::mutex io_mutex_;  // serialises commit(); taken before mutex_
+  std::mutex io_mutex_;  // serialises commit(); taken before the others
   SegmentWriter writer_;
 
+  // Lock order: append_mutex_, then mutex_. The appending threads take append_mutex_ alone
+  // unless the outbox is full; the pump, the confirmations and the committer's bookkeeping
+  // take mutex_; the committer takes both only to move new entries into the ledger, swap the
+  // chunks and delete segments.
+  mutable std::mutex append_mutex_;
+  // Guarded by append_mutex_:
+  std::vector<Incoming> incoming_;  // appended since the last absorb_locked(), in id order
+  std::uint64_t incoming_bytes_ = 0;
+  std::vector<Chunk> pending_;               // encoded, not yet written
+  std::vector<std::string> spare_buffers_;  // written chunks' buffers, reused (no page faults)
+  std::uint64_t active_segment_ = 1;
+  std::uint64_t active_fill_ = 0;
+  std::uint64_t last_id_ = 0;
+  std::uint64_t first_id_ = 0;  // first id of this process
+  std::uint64_t appended_ = 0;
+  // Mirrors of ledger_.bytes() and depth() for the appending threads' room check.
+  std::atomic<std::uint64_t> ledger_bytes_{0};
+  std::atomic<std::uint64_t> ledger_depth_{0};
+
   mutable std::mutex mutex_;
+  // Guarded by mutex_ (stopping_ is written under both, read under either):
   std::condition_variable pump_cv_;
   std::condition_variable space_cv_;
   std::condition_variable durable_cv_;
   std::condition_variable committer_cv_;
   OutboxLedger ledger_;
-  std::vector<Chunk> pending_;
-  std::vector<std::string> spare_buffers_;  // written chunks' buffers, reused (no page faults)
   std::vector<std::uint64_t> done_ids_;
   std::vector<std::uint64_t> to_unlink_;
   std::uint64_t highest_deleted_ = 0;
+  std::uint64_t space_generation_ = 0;  // bumped when segments are deleted (blocked appends look)
   bool any_deleted_ = false;
-  std::uint64_t active_segment_ = 1;
-  std::uint64_t active_fill_ = 0;
-  std::uint64_t last_id_ = 0;
-  std::uint64_t last_appended_id_ = 0;  // of this process
-  std::uint64_t first_id_ = 0;          // first id of this process
   std::uint64_t durable_upto_ = 0;
   std::chrono::steady_clock::time_point retry_after_{};
   bool stopping_ = false;
