@@ -24,13 +24,10 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::uint64_t entry_record_size(const OutgoingMessage& m, std::string_view event_type) {
-  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + m.exchange.size() + m.routing_key.size() + m.message_id.size() +
-         event_type.size() + m.body.size();
-}
-
-// Buffers of written chunks kept for the next ones (their pages stay mapped): at most this many.
-constexpr std::size_t kSpareBuffers = 2;
+// Chunks (see Outbox::Chunk) are this big unless one record needs more; the pool keeps this
+// many free ones, so that a steady stream reuses mapped pages instead of faulting new ones in.
+constexpr std::size_t kChunkBytes = 1u << 20;
+constexpr std::size_t kPooledChunks = 16;
 
 // Failures after which the entry stays in the outbox and is sent again: the transport's own
 // bounds (its send buffer was full), or the transport closing under it.
@@ -47,6 +44,39 @@ void validate(const OutboxOptions& o) {
 }
 
 }  // namespace
+
+// Recycles chunk buffers. Shared with the deleters of the buffers it hands out, so a buffer
+// may outlive the Outbox. **Thread safety:** thread-safe.
+class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
+ public:
+  /// An empty buffer with at least `capacity` bytes reserved (kChunkBytes at least).
+  std::shared_ptr<std::string> acquire(std::size_t capacity) {
+    std::unique_ptr<std::string> buffer;
+    if (capacity <= kChunkBytes) {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        buffer = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!buffer) {
+      buffer = std::make_unique<std::string>();
+      buffer->reserve(std::max(capacity, kChunkBytes));
+    }
+    buffer->clear();
+    return {buffer.release(), [pool = shared_from_this()](std::string* b) { pool->release(b); }};
+  }
+
+ private:
+  void release(std::string* buffer) {
+    std::unique_ptr<std::string> owned(buffer);
+    if (owned->capacity() > 2 * kChunkBytes) return;
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kPooledChunks) free_.push_back(std::move(owned));
+  }
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<std::string>> free_;
+};
 
 std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, Driver& driver,
                                      std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
@@ -70,7 +100,8 @@ Outbox::Outbox(const OutboxOptions& options, Driver& driver, std::chrono::millis
       on_outcome_(std::move(on_outcome)),
       segment_bytes_(std::clamp<std::uint64_t>(options.max_bytes / 8, 16u << 10, 16u << 20)),
       lock_(std::make_unique<OutboxLock>(options.directory)),
-      writer_(options.directory) {
+      writer_(options.directory),
+      pool_(std::make_shared<ChunkPool>()) {
   if (metrics) instruments_ = std::make_unique<OutboxInstruments>(std::move(metrics));
 }
 
@@ -88,9 +119,17 @@ void Outbox::recover() {
     ledger_.add_bytes(segment, bytes);
     active_segment_ = segment + 1;
   }
+  // The records are on disk already: re-encoded into chunks for memory only.
+  std::shared_ptr<std::string> chunk;
   for (auto& [id, entry] : scan.live) {
-    const std::int64_t created_ms = entry.second.created_ms;
-    ledger_.add(id, entry.first, created_ms, true, std::move(entry.second));
+    const OutboxRecord& record = entry.second;
+    const OutboxRecordView view{record.id,          record.created_ms, record.priority,   record.retry, record.exchange,
+                                record.routing_key, record.message_id, record.event_type, record.body};
+    const std::size_t size = entry_record_size(view);
+    if (!chunk || chunk->capacity() - chunk->size() < size) chunk = pool_->acquire(size);
+    const std::size_t offset = chunk->size();
+    append_entry_record(view, *chunk);
+    ledger_.add(id, entry.first, record.created_ms, true, OutboxLedger::Entry{chunk, chunk->data() + offset, size, {}});
   }
   last_id_ = scan.max_id;
   durable_upto_ = last_id_;
@@ -117,21 +156,11 @@ void Outbox::start() {
   pump_ = std::thread([self = shared_from_this()] { self->pump_loop(); });
 }
 
-std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
-  if (pending_.empty() || pending_.back().segment != segment) {
-    pending_.push_back({segment, {}});
-    std::string& bytes = pending_.back().bytes;
-    if (!spare_buffers_.empty()) {
-      bytes = std::move(spare_buffers_.back());
-      spare_buffers_.pop_back();
-      bytes.clear();
-    } else {
-      // A chunk holds at most one segment's records (plus a done record): reserved once, so
-      // that it is never copied as it grows; pages are touched only as it fills.
-      bytes.reserve(segment_bytes_ + (64u << 10));
-    }
-  }
-  return pending_.back().bytes;
+Outbox::Chunk& Outbox::chunk_for_locked(std::uint64_t segment, std::size_t size) {
+  if (pending_.empty() || pending_.back().segment != segment ||
+      pending_.back().bytes->capacity() - pending_.back().bytes->size() < size)
+    pending_.push_back({segment, pool_->acquire(size), 0});
+  return pending_.back();
 }
 
 bool Outbox::fits_append_locked(std::uint64_t size) const {
@@ -144,10 +173,18 @@ bool Outbox::fits_append_locked(std::uint64_t size) const {
 
 std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std::string_view event_type,
                                std::string& reason) {
-  const std::uint64_t size = entry_record_size(message, event_type);
   const std::int64_t created_ms = now_ms();
-  std::string event_type_copy(event_type);  // allocated before the lock
-  std::vector<OutboxRecord> dropped;
+  OutboxRecordView view{0,
+                        created_ms,
+                        static_cast<std::uint8_t>(priority),
+                        message.retry,
+                        message.exchange,
+                        message.routing_key,
+                        message.message_id,
+                        event_type,
+                        message.body};
+  const std::uint64_t size = entry_record_size(view);
+  std::vector<OutboxLedger::Entry> dropped;
   std::error_code result;
   std::uint64_t id = 0;
   {
@@ -161,32 +198,26 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
     }
     if (!result) {
       id = ++last_id_;
-      Incoming& in = incoming_.emplace_back();
-      in.segment_size = size;
-      OutboxRecord& record = in.record;
-      record.id = id;
-      record.created_ms = created_ms;
-      record.priority = static_cast<std::uint8_t>(priority);
-      record.retry = message.retry;
-      record.exchange = std::move(message.exchange);
-      record.routing_key = std::move(message.routing_key);
-      record.message_id = std::move(message.message_id);
-      record.event_type = std::move(event_type_copy);
-      record.body = std::move(message.body);
+      view.id = id;
       if (active_fill_ > 0 && active_fill_ + size > segment_bytes_) {
         ++active_segment_;
         active_fill_ = 0;
       }
-      in.segment = active_segment_;
-      append_entry_record(record, chunk_for_locked(active_segment_));
+      // Encoded in place, its CRC left to the committer; the message's strings are freed by
+      // this thread when append() returns (no allocation lives on per entry).
+      Chunk& chunk = chunk_for_locked(active_segment_, size);
+      const std::size_t offset = chunk.bytes->size();
+      append_entry_record(view, *chunk.bytes, false);
+      incoming_.push_back(
+          Incoming{id, active_segment_, created_ms, OutboxLedger::Entry{chunk.bytes, chunk.bytes->data() + offset, size, {}}});
       incoming_bytes_ += size;
       active_fill_ += size;
       if (first_id_ == 0) first_id_ = id;
       ++appended_;
     }
   }
-  for (const OutboxRecord& r : dropped)
-    report(r, make_error_code(Errc::overflow), "dropped from the full outbox (drop_oldest)", {});
+  for (const OutboxLedger::Entry& entry : dropped)
+    report(entry, make_error_code(Errc::overflow), "dropped from the full outbox (drop_oldest)", {});
   if (!result && options_.durability == OutboxDurability::per_message) {
     commit();
     std::unique_lock lock(mutex_);
@@ -197,7 +228,7 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
 }
 
 std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std::uint64_t size,
-                                  std::vector<OutboxRecord>& dropped, std::string& reason) {
+                                  std::vector<OutboxLedger::Entry>& dropped, std::string& reason) {
   const auto deadline = Clock::now() + send_timeout_;
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -213,9 +244,9 @@ std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std
         refused = true;
         break;
       case OutboxFullPolicy::drop_oldest: {
-        std::vector<OutboxRecord> oldest = drop_oldest_locked();
+        std::vector<OutboxLedger::Entry> oldest = drop_oldest_locked();
         if (oldest.empty() && !fits_append_locked(size)) refused = true;
-        for (OutboxRecord& r : oldest) dropped.push_back(std::move(r));
+        for (OutboxLedger::Entry& entry : oldest) dropped.push_back(std::move(entry));
         break;
       }
       case OutboxFullPolicy::block: {
@@ -244,10 +275,9 @@ std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std
 
 void Outbox::absorb_locked() {
   for (Incoming& in : incoming_) {
-    const std::int64_t created_ms = in.record.created_ms;
-    const std::uint64_t id = in.record.id;
-    ledger_.add(id, in.segment, created_ms, false, std::move(in.record));
-    ledger_.add_bytes(in.segment, in.segment_size);
+    const std::uint64_t size = in.entry.size;
+    ledger_.add(in.id, in.segment, in.created_ms, false, std::move(in.entry));
+    ledger_.add_bytes(in.segment, size);
   }
   incoming_.clear();
   incoming_bytes_ = 0;
@@ -259,8 +289,8 @@ void Outbox::publish_usage_locked() {
   ledger_depth_.store(ledger_.depth(), std::memory_order_release);
 }
 
-std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
-  std::vector<OutboxRecord> dropped;
+std::vector<OutboxLedger::Entry> Outbox::drop_oldest_locked() {
+  std::vector<OutboxLedger::Entry> dropped;
   const std::vector<std::uint64_t> ids = ledger_.entries_of_oldest_segment();
   if (ids.empty()) {
     delete_segments_locked(true);  // only records of confirmed entries are left
@@ -271,7 +301,7 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
     // No done record: their segment is deleted at the next commit (a crash before that only
     // brings them back as duplicates).
     OutboxLedger::Entry entry;
-    if (ledger_.remove(id, &entry)) dropped.push_back(std::move(entry.record));
+    if (ledger_.remove(id, &entry)) dropped.push_back(std::move(entry));
   }
   stats_.dropped += dropped.size();
   publish_usage_locked();
@@ -305,7 +335,8 @@ void Outbox::delete_segments_locked(bool include_active) {
 
 void Outbox::commit() {
   std::lock_guard io(io_mutex_);
-  std::vector<Chunk> chunks;
+  std::vector<WriteRange> ranges;
+  ranges.swap(unwritten_);
   std::uint64_t upto = 0;
   std::uint64_t first_id = 0;
   bool has_entries = false;
@@ -314,27 +345,38 @@ void Outbox::commit() {
     first_id = first_id_;
     absorb_locked();
     if (!done_ids_.empty()) {
-      const std::size_t size = append_done_record(done_ids_, chunk_for_locked(active_segment_));
+      const std::size_t size = append_done_record(done_ids_, *chunk_for_locked(active_segment_, 20 + 8 * done_ids_.size()).bytes);
       ledger_.add_bytes(active_segment_, size);
       active_fill_ += size;
       done_ids_.clear();
       publish_usage_locked();
     }
-    chunks.swap(pending_);
+    for (Chunk& chunk : pending_) {
+      if (chunk.written < chunk.bytes->size())
+        ranges.push_back(
+            {chunk.segment, chunk.bytes, chunk.bytes->data() + chunk.written, chunk.bytes->size() - chunk.written});
+      chunk.written = chunk.bytes->size();
+    }
+    // Only the last chunk takes more appends.
+    if (pending_.size() > 1) pending_.erase(pending_.begin(), pending_.end() - 1);
     // A deleted segment's queued bytes are never written (it would come back as a new file).
-    if (any_deleted_) std::erase_if(chunks, [&](const Chunk& c) { return c.segment <= highest_deleted_; });
+    if (any_deleted_) std::erase_if(ranges, [&](const WriteRange& r) { return r.segment <= highest_deleted_; });
     upto = last_id_;
     has_entries = upto > durable_upto_;
   }
   try {
-    for (const Chunk& chunk : chunks) writer_.write(chunk.segment, chunk.bytes);
+    // The ranges are whole records nobody appends to any more: sealed and written without a lock.
+    for (const WriteRange& range : ranges) {
+      seal_records({range.data, range.size});
+      writer_.write(range.segment, {range.data, range.size});
+    }
     if (has_entries) writer_.sync();
   } catch (const Error& e) {
     logger_->error("{}; retrying at the next commit", e.what());
-    std::lock_guard lock(append_mutex_);
-    pending_.insert(pending_.begin(), std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
+    unwritten_ = std::move(ranges);
     return;
   }
+  ranges.clear();  // the chunks go back to the pool once their entries are gone too
   if (has_entries) {
     std::lock_guard lock(mutex_);
     ledger_.mark_durable(upto);
@@ -346,8 +388,6 @@ void Outbox::commit() {
   std::vector<std::uint64_t> unlink;
   {
     std::scoped_lock lock(append_mutex_, mutex_);
-    for (Chunk& chunk : chunks)
-      if (spare_buffers_.size() < kSpareBuffers) spare_buffers_.push_back(std::move(chunk.bytes));
     delete_segments_locked(active_fill_ >= segment_bytes_ / 2);
     unlink.swap(to_unlink_);
   }
@@ -384,7 +424,7 @@ void Outbox::pump_loop() {
     pump_results_.clear();
     if (!finished.empty()) {
       lock.unlock();
-      for (const Finished& f : finished) report(f.record, f.error, f.reason, f.latency);
+      for (const Finished& f : finished) report(f.entry, f.error, f.reason, f.latency);
       finished.clear();
       lock.lock();
     }
@@ -402,8 +442,10 @@ void Outbox::pump_loop() {
       const std::optional<std::uint64_t> id = ledger_.take_next();
       if (!id) break;
       OutboxLedger::Entry& entry = *ledger_.entry(*id);
-      const OutboxRecord& r = entry.record;
-      batch.emplace_back(*id, OutgoingMessage{r.exchange, r.routing_key, r.body, r.message_id, r.retry});
+      OutboxRecordView r;
+      view_entry_record(entry.record(), r);  // encoded by append() or recover(): always an entry
+      batch.emplace_back(*id, OutgoingMessage{std::string(r.exchange), std::string(r.routing_key), std::string(r.body),
+                                              std::string(r.message_id), r.retry});
       entry.sent_at = now;
     }
     lock.unlock();
@@ -430,7 +472,7 @@ void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view r
     publish_usage_locked();
     pump_cv_.notify_one();
   }
-  if (settled) report(finished.record, finished.error, finished.reason, finished.latency);
+  if (settled) report(finished.entry, finished.error, finished.reason, finished.latency);
 }
 
 bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out) {
@@ -442,12 +484,10 @@ bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_
     }
     return false;
   }
-  OutboxLedger::Entry entry;
-  if (!ledger_.remove(id, &entry)) return false;  // dropped meanwhile
-  out.record = std::move(entry.record);
+  if (!ledger_.remove(id, &out.entry)) return false;  // dropped meanwhile
   out.error = error;
   out.reason.assign(reason);
-  out.latency = Clock::now() - entry.sent_at;
+  out.latency = Clock::now() - out.entry.sent_at;
   done_ids_.push_back(id);
   if (error)
     ++stats_.failed;
@@ -456,10 +496,13 @@ bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_
   return true;
 }
 
-void Outbox::report(const OutboxRecord& r, std::error_code error, std::string_view reason, Clock::duration latency) {
+void Outbox::report(const OutboxLedger::Entry& entry, std::error_code error, std::string_view reason,
+                    Clock::duration latency) {
   if (!on_outcome_) return;
-  OutboxOutcome outcome{
-      static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason, latency};
+  OutboxRecordView r;
+  view_entry_record(entry.record(), r);
+  OutboxOutcome outcome{static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason,
+                        latency};
   try {
     on_outcome_(outcome);
   } catch (...) {
@@ -512,7 +555,7 @@ OutboxStats Outbox::stats() const {
   s.depth = ledger_.depth() + incoming_.size();
   s.bytes = ledger_.bytes() + incoming_bytes_;
   std::optional<std::int64_t> created = ledger_.oldest_created_ms();
-  if (!created && !incoming_.empty()) created = incoming_.front().record.created_ms;
+  if (!created && !incoming_.empty()) created = incoming_.front().created_ms;
   if (created) s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
   return s;
 }

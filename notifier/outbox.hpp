@@ -37,6 +37,7 @@ class logger;
 namespace herald::detail {
 
 class OutboxInstruments;
+class ChunkPool;
 
 /// How an outbox entry ended, for the notifier's counters and on_error.
 struct OutboxOutcome {
@@ -85,9 +86,21 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   void commit_soon();
 
  private:
+  /// Records as appended, in a buffer from the ChunkPool; entries point into it. Appends
+  /// never reallocate it (a record that does not fit starts the next chunk), so what was
+  /// appended stays in place while callers append more.
   struct Chunk {
     std::uint64_t segment;
-    std::string bytes;
+    std::shared_ptr<std::string> bytes;
+    std::size_t written = 0;  ///< bytes handed to the committer so far
+  };
+  /// A range of a chunk the committer seals (CRCs) and writes: whole records, which nobody
+  /// changes any more (appends go past them, into reserved room).
+  struct WriteRange {
+    std::uint64_t segment;
+    std::shared_ptr<std::string> chunk;  ///< keeps `data` alive
+    char* data;
+    std::size_t size;
   };
   /// An outcome the driver reported on the pump's thread, applied after the batch.
   struct SendResult {
@@ -97,13 +110,14 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   };
   /// An entry appended and not yet in the ledger.
   struct Incoming {
+    std::uint64_t id = 0;
     std::uint64_t segment = 0;
-    std::uint64_t segment_size = 0;  ///< bytes of its record
-    OutboxRecord record;
+    std::int64_t created_ms = 0;
+    OutboxLedger::Entry entry;
   };
   /// An entry that left the outbox, to be reported outside the lock.
   struct Finished {
-    OutboxRecord record;
+    OutboxLedger::Entry entry;
     std::error_code error;
     std::string reason;
     std::chrono::steady_clock::duration latency{};
@@ -115,7 +129,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   bool fits_append_locked(std::uint64_t size) const;
   /// The full policy, under append_mutex_ (released while blocking): {} once there is room.
   std::error_code make_room(std::unique_lock<std::mutex>& append_lock, std::uint64_t size,
-                            std::vector<OutboxRecord>& dropped, std::string& reason);
+                            std::vector<OutboxLedger::Entry>& dropped, std::string& reason);
   /// Moves the appended entries into the ledger (under both mutexes).
   void absorb_locked();
   void publish_usage_locked();
@@ -126,11 +140,12 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   /// Applies one outcome (under mutex_); true when `out` holds an entry to report.
   bool settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out);
   /// Drops the oldest segment's entries (under both mutexes); returns them for reporting.
-  std::vector<OutboxRecord> drop_oldest_locked();
+  std::vector<OutboxLedger::Entry> drop_oldest_locked();
   void delete_segments_locked(bool include_active);
-  void report(const OutboxRecord& record, std::error_code error, std::string_view reason,
+  void report(const OutboxLedger::Entry& entry, std::error_code error, std::string_view reason,
               std::chrono::steady_clock::duration latency);
-  std::string& chunk_for_locked(std::uint64_t segment);
+  /// The chunk of `segment` with room for `size` more bytes (under append_mutex_).
+  Chunk& chunk_for_locked(std::uint64_t segment, std::size_t size);
 
   OutboxOptions options_;
   Driver& driver_;
@@ -145,6 +160,8 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
   std::mutex io_mutex_;  // serialises commit(); taken before the others
   SegmentWriter writer_;
+  std::vector<WriteRange> unwritten_;  // guarded by io_mutex_: a failed commit's ranges, first next time
+  std::shared_ptr<ChunkPool> pool_;
 
   // Lock order: append_mutex_, then mutex_. The appending threads take append_mutex_ alone
   // unless the outbox is full; the pump, the confirmations and the committer's bookkeeping
@@ -154,8 +171,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   // Guarded by append_mutex_:
   std::vector<Incoming> incoming_;  // appended since the last absorb_locked(), in id order
   std::uint64_t incoming_bytes_ = 0;
-  std::vector<Chunk> pending_;               // encoded, not yet written
-  std::vector<std::string> spare_buffers_;  // written chunks' buffers, reused (no page faults)
+  std::vector<Chunk> pending_;  // chunks with bytes not yet handed to the committer (the last one takes appends)
   std::uint64_t active_segment_ = 1;
   std::uint64_t active_fill_ = 0;
   std::uint64_t last_id_ = 0;

@@ -36,17 +36,20 @@ std::size_t OutboxLedger::upper_bound(std::uint64_t id) const {
   return static_cast<std::size_t>(it - items_.begin());
 }
 
-void OutboxLedger::add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable,
-                       OutboxRecord record) {
+void OutboxLedger::add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable, Entry entry) {
   if (!items_.empty() && id <= items_.back().id) return;  // ids only grow
   items_.push_back(Item{id, segment, created_ms, durable ? State::ready : State::pending_disk, true,
-                        Entry{std::move(record), {}}});
+                        std::move(entry)});
   ++live_;
   ++segments_[segment].entries;
   if (durable) {
     ready_queue_.push_back(id);
     ++ready_count_;
   }
+}
+
+void OutboxLedger::add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable) {
+  add(id, segment, created_ms, durable, Entry());
 }
 
 void OutboxLedger::add_bytes(std::uint64_t segment, std::uint64_t bytes) {

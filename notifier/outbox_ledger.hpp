@@ -18,12 +18,12 @@
 //
 // **Thread safety:** none; the owner serialises calls.
 
-#include "notifier/outbox_log.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
+#include <string_view>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -34,14 +34,19 @@ class OutboxLedger {
  public:
   enum class State { pending_disk, ready, in_flight };
 
-  /// What the owner keeps per entry.
+  /// What the owner keeps per entry: its encoded record, in place in a buffer `owner` keeps
+  /// alive (the Outbox's chunks: no allocation per entry), and when it was last sent.
   struct Entry {
-    OutboxRecord record;
+    std::shared_ptr<const void> owner;
+    const char* data = nullptr;
+    std::size_t size = 0;
     std::chrono::steady_clock::time_point sent_at{};  ///< the last send (latency of the outcome)
+    std::string_view record() const noexcept { return {data, size}; }
   };
 
   /// A new entry `id` (ids only grow) written into `segment`.
-  void add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable, OutboxRecord record = {});
+  void add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable, Entry entry);
+  void add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable);
   /// Bytes written (or queued) into `segment`.
   void add_bytes(std::uint64_t segment, std::uint64_t bytes);
   /// Every entry with an id up to `upto` is on disk: those pending become ready, in id order.

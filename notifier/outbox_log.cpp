@@ -58,7 +58,7 @@ std::uint32_t record_crc(std::uint8_t type, std::string_view payload) {
 }
 
 // Writes the header in front of the payload already appended at `payload_start`.
-std::size_t finish_record(std::string& out, std::size_t record_start, OutboxRecordType type) {
+std::size_t finish_record(std::string& out, std::size_t record_start, OutboxRecordType type, bool sealed = true) {
   const std::size_t payload_start = record_start + kOutboxHeaderBytes;
   const std::string_view payload(out.data() + payload_start, out.size() - payload_start);
   char* header = out.data() + record_start;
@@ -66,7 +66,7 @@ std::size_t finish_record(std::string& out, std::size_t record_start, OutboxReco
   header[4] = static_cast<char>(type);
   header[5] = header[6] = header[7] = '\0';
   store_u32(header + 8, static_cast<std::uint32_t>(payload.size()));
-  store_u32(header + 12, record_crc(static_cast<std::uint8_t>(type), payload));
+  store_u32(header + 12, sealed ? record_crc(static_cast<std::uint8_t>(type), payload) : 0);
   return out.size() - record_start;
 }
 
@@ -92,11 +92,17 @@ class PayloadReader {
     p_.remove_prefix(8);
     return true;
   }
-  bool str(std::string& s) {
+  bool view(std::string_view& s) {
     std::uint32_t n = 0;
     if (!u32(n) || p_.size() < n) return false;
-    s.assign(p_.data(), n);
+    s = p_.substr(0, n);
     p_.remove_prefix(n);
+    return true;
+  }
+  bool str(std::string& s) {
+    std::string_view v;
+    if (!view(v)) return false;
+    s.assign(v);
     return true;
   }
   bool at_end() const { return p_.empty(); }
@@ -168,9 +174,13 @@ void reserve_room(std::string& out, std::size_t extra) {
 
 }  // namespace
 
-std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
-  reserve_room(out, kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() +
-                        r.message_id.size() + r.event_type.size() + r.body.size());
+std::size_t entry_record_size(const OutboxRecordView& r) {
+  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
+         r.event_type.size() + r.body.size();
+}
+
+std::size_t append_entry_record(const OutboxRecordView& r, std::string& out, bool sealed) {
+  reserve_room(out, entry_record_size(r));
   const std::size_t start = out.size();
   out.append(kOutboxHeaderBytes, '\0');
   put_u64(out, r.id);
@@ -182,7 +192,42 @@ std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
   put_string(out, r.message_id);
   put_string(out, r.event_type);
   put_string(out, r.body);
-  return finish_record(out, start, OutboxRecordType::entry);
+  return finish_record(out, start, OutboxRecordType::entry, sealed);
+}
+
+std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
+  return append_entry_record(
+      OutboxRecordView{r.id, r.created_ms, r.priority, r.retry, r.exchange, r.routing_key, r.message_id, r.event_type,
+                       r.body},
+      out);
+}
+
+void seal_records(std::span<char> records) {
+  std::size_t pos = 0;
+  while (records.size() - pos >= kOutboxHeaderBytes) {
+    char* header = records.data() + pos;
+    const std::uint32_t length = get_u32(header + 8);
+    if (records.size() - pos - kOutboxHeaderBytes < length) break;  // cannot happen: whole records only
+    const std::string_view payload(header + kOutboxHeaderBytes, length);
+    store_u32(header + 12, record_crc(static_cast<std::uint8_t>(header[4]), payload));
+    pos += kOutboxHeaderBytes + length;
+  }
+}
+
+bool view_entry_record(std::string_view record, OutboxRecordView& r) {
+  if (record.size() < kOutboxHeaderBytes || get_u32(record.data()) != kMagic ||
+      static_cast<std::uint8_t>(record[4]) != static_cast<std::uint8_t>(OutboxRecordType::entry) ||
+      get_u32(record.data() + 8) != record.size() - kOutboxHeaderBytes)
+    return false;
+  PayloadReader in(record.substr(kOutboxHeaderBytes));
+  std::uint64_t created = 0;
+  std::uint32_t retry = 0;
+  if (!(in.u64(r.id) && in.u64(created) && in.u8(r.priority) && in.u32(retry) && in.view(r.exchange) &&
+        in.view(r.routing_key) && in.view(r.message_id) && in.view(r.event_type) && in.view(r.body) && in.at_end()))
+    return false;
+  r.created_ms = static_cast<std::int64_t>(created);
+  r.retry = static_cast<std::int32_t>(retry);
+  return true;
 }
 
 std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::string& out) {
