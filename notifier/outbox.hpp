@@ -38,6 +38,7 @@ namespace herald::detail {
 
 class OutboxInstruments;
 class ChunkPool;
+class ChunkBuffer;
 
 /// How an outbox entry ended, for the notifier's counters and on_error.
 struct OutboxOutcome {
@@ -91,14 +92,14 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   /// appended stays in place while callers append more.
   struct Chunk {
     std::uint64_t segment;
-    std::shared_ptr<std::string> bytes;
+    std::shared_ptr<ChunkBuffer> bytes;
     std::size_t written = 0;  ///< bytes handed to the committer so far
   };
   /// A range of a chunk the committer seals (CRCs) and writes: whole records, which nobody
   /// changes any more (appends go past them, into reserved room).
   struct WriteRange {
     std::uint64_t segment;
-    std::shared_ptr<std::string> chunk;  ///< keeps `data` alive
+    std::shared_ptr<ChunkBuffer> chunk;  ///< keeps `data` alive
     char* data;
     std::size_t size;
   };

@@ -22,20 +22,29 @@ constexpr std::uint32_t kMaxPayload = 64u << 20;
 void store_u32(char* p, std::uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
-void put_u32(std::string& out, std::uint32_t v) {
-  char b[4];
-  store_u32(b, v);
-  out.append(b, 4);
-}
-void put_u64(std::string& out, std::uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 8);
-}
-void put_string(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
+
+// Writes fields into room the caller sized exactly (entry_record_size, done_record_size).
+class FieldWriter {
+ public:
+  explicit FieldWriter(char* out) : p_(out) {}
+  void u8(std::uint8_t v) { *p_++ = static_cast<char>(v); }
+  void u32(std::uint32_t v) {
+    store_u32(p_, v);
+    p_ += 4;
+  }
+  void u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p_[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    p_ += 8;
+  }
+  void str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+ private:
+  char* p_;
+};
 
 std::uint32_t get_u32(const char* p) {
   std::uint32_t v = 0;
@@ -57,17 +66,14 @@ std::uint32_t record_crc(std::uint8_t type, std::string_view payload) {
   return static_cast<std::uint32_t>(crc);
 }
 
-// Writes the header in front of the payload already appended at `payload_start`.
-std::size_t finish_record(std::string& out, std::size_t record_start, OutboxRecordType type, bool sealed = true) {
-  const std::size_t payload_start = record_start + kOutboxHeaderBytes;
-  const std::string_view payload(out.data() + payload_start, out.size() - payload_start);
-  char* header = out.data() + record_start;
-  store_u32(header, kMagic);
-  header[4] = static_cast<char>(type);
-  header[5] = header[6] = header[7] = '\0';
-  store_u32(header + 8, static_cast<std::uint32_t>(payload.size()));
-  store_u32(header + 12, sealed ? record_crc(static_cast<std::uint8_t>(type), payload) : 0);
-  return out.size() - record_start;
+// Writes the header of the record at `record` whose payload (`length` bytes) follows it.
+void write_header(char* record, OutboxRecordType type, std::size_t length, bool sealed) {
+  store_u32(record, kMagic);
+  record[4] = static_cast<char>(type);
+  record[5] = record[6] = record[7] = '\0';
+  store_u32(record + 8, static_cast<std::uint32_t>(length));
+  const std::string_view payload(record + kOutboxHeaderBytes, length);
+  store_u32(record + 12, sealed ? record_crc(static_cast<std::uint8_t>(type), payload) : 0);
 }
 
 // A bounds-checked reader of one payload.
@@ -165,13 +171,6 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
-// Room for `extra` more bytes, growing geometrically: the records are appended field by field,
-// and a buffer holding a whole group commit must not be reallocated (and copied) as it grows.
-void reserve_room(std::string& out, std::size_t extra) {
-  const std::size_t needed = out.size() + extra;
-  if (needed > out.capacity()) out.reserve(std::max(needed, 2 * out.capacity()));
-}
-
 }  // namespace
 
 std::size_t entry_record_size(const OutboxRecordView& r) {
@@ -179,20 +178,26 @@ std::size_t entry_record_size(const OutboxRecordView& r) {
          r.event_type.size() + r.body.size();
 }
 
+void encode_entry_record(const OutboxRecordView& r, char* out, bool sealed) {
+  FieldWriter w(out + kOutboxHeaderBytes);
+  w.u64(r.id);
+  w.u64(static_cast<std::uint64_t>(r.created_ms));
+  w.u8(r.priority);
+  w.u32(static_cast<std::uint32_t>(r.retry));
+  w.str(r.exchange);
+  w.str(r.routing_key);
+  w.str(r.message_id);
+  w.str(r.event_type);
+  w.str(r.body);
+  write_header(out, OutboxRecordType::entry, entry_record_size(r) - kOutboxHeaderBytes, sealed);
+}
+
 std::size_t append_entry_record(const OutboxRecordView& r, std::string& out, bool sealed) {
-  reserve_room(out, entry_record_size(r));
   const std::size_t start = out.size();
-  out.append(kOutboxHeaderBytes, '\0');
-  put_u64(out, r.id);
-  put_u64(out, static_cast<std::uint64_t>(r.created_ms));
-  out.push_back(static_cast<char>(r.priority));
-  put_u32(out, static_cast<std::uint32_t>(r.retry));
-  put_string(out, r.exchange);
-  put_string(out, r.routing_key);
-  put_string(out, r.message_id);
-  put_string(out, r.event_type);
-  put_string(out, r.body);
-  return finish_record(out, start, OutboxRecordType::entry, sealed);
+  const std::size_t size = entry_record_size(r);
+  out.resize(start + size);
+  encode_entry_record(r, out.data() + start, sealed);
+  return size;
 }
 
 std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
@@ -230,13 +235,21 @@ bool view_entry_record(std::string_view record, OutboxRecordView& r) {
   return true;
 }
 
+std::size_t done_record_size(std::size_t count) { return kOutboxHeaderBytes + 4 + 8 * count; }
+
+void encode_done_record(const std::vector<std::uint64_t>& ids, char* out) {
+  FieldWriter w(out + kOutboxHeaderBytes);
+  w.u32(static_cast<std::uint32_t>(ids.size()));
+  for (std::uint64_t id : ids) w.u64(id);
+  write_header(out, OutboxRecordType::done, 4 + 8 * ids.size(), true);
+}
+
 std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::string& out) {
-  reserve_room(out, kOutboxHeaderBytes + 4 + 8 * ids.size());
   const std::size_t start = out.size();
-  out.append(kOutboxHeaderBytes, '\0');
-  put_u32(out, static_cast<std::uint32_t>(ids.size()));
-  for (std::uint64_t id : ids) put_u64(out, id);
-  return finish_record(out, start, OutboxRecordType::done);
+  const std::size_t size = done_record_size(ids.size());
+  out.resize(start + size);
+  encode_done_record(ids, out.data() + start);
+  return size;
 }
 
 SegmentScan parse_segment(std::string_view bytes) {

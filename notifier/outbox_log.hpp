@@ -57,6 +57,12 @@ std::size_t entry_record_size(const OutboxRecordView& record);
 /// zero until seal_records() fills it (the outbox leaves the CRC to its committer thread).
 std::size_t append_entry_record(const OutboxRecordView& record, std::string& out, bool sealed = true);
 std::size_t append_entry_record(const OutboxRecord& record, std::string& out);
+/// Writes the entry record into exactly entry_record_size(record) bytes at `out`.
+void encode_entry_record(const OutboxRecordView& record, char* out, bool sealed);
+/// The size of a done record naming `count` ids.
+std::size_t done_record_size(std::size_t count);
+/// Writes the done record into exactly done_record_size(ids.size()) bytes at `out`.
+void encode_done_record(const std::vector<std::uint64_t>& ids, char* out);
 /// Computes the CRC of every record in `records` (whole records, as appended).
 void seal_records(std::span<char> records);
 /// Reads the entry record `record` (header included) in place; false when it is not one.
