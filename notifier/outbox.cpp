@@ -460,9 +460,10 @@ void Outbox::pump_loop() {
   std::unique_lock lock(mutex_);
   for (;;) {
     // Outcomes the driver reported during the last batch's sends, applied under one lock.
+    const auto settled_at = Clock::now();
     for (const SendResult& result : pump_results_) {
       finished.emplace_back();
-      if (!settle_locked(result.id, result.error, result.reason, finished.back())) finished.pop_back();
+      if (!settle_locked(result.id, result.error, result.reason, settled_at, finished.back())) finished.pop_back();
     }
     if (!pump_results_.empty()) publish_usage_locked();
     pump_results_.clear();
@@ -512,26 +513,27 @@ void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view r
   bool settled = false;
   {
     std::lock_guard lock(mutex_);
-    settled = settle_locked(id, error, reason, finished);
+    settled = settle_locked(id, error, reason, Clock::now(), finished);
     publish_usage_locked();
     pump_cv_.notify_one();
   }
   if (settled) report(finished.entry, finished.error, finished.reason, finished.latency);
 }
 
-bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out) {
+bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Clock::time_point now,
+                           Finished& out) {
   if (error && (stopping_ || is_transient(error))) {
     // Stays in the outbox: sent again after a pause, or by the next process.
     if (!stopping_) {
       ledger_.requeue(id);
-      retry_after_ = Clock::now() + std::chrono::milliseconds(100);
+      retry_after_ = now + std::chrono::milliseconds(100);
     }
     return false;
   }
   if (!ledger_.remove(id, &out.entry)) return false;  // dropped meanwhile
   out.error = error;
   out.reason.assign(reason);
-  out.latency = Clock::now() - out.entry.sent_at;
+  out.latency = now - out.entry.sent_at;
   done_ids_.push_back(id);
   if (error)
     ++stats_.failed;

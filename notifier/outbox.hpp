@@ -139,7 +139,8 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   void pump_loop();
   void on_sent(std::uint64_t id, std::error_code error, std::string_view reason);
   /// Applies one outcome (under mutex_); true when `out` holds an entry to report.
-  bool settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Finished& out);
+  bool settle_locked(std::uint64_t id, std::error_code error, std::string_view reason,
+                     std::chrono::steady_clock::time_point now, Finished& out);
   /// Drops the oldest segment's entries (under both mutexes); returns them for reporting.
   std::vector<OutboxLedger::Entry> drop_oldest_locked();
   void delete_segments_locked(bool include_active);
