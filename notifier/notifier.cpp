@@ -121,17 +121,15 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
     if (outbox_) {
       // Written to the outbox now; its pump sends it and reports the outcome.
       // Counted as sent first: the outcome may arrive before append() returns.
-      std::string routing_key = message.routing_key;
       std::string reason;
       sent_.fetch_add(1, std::memory_order_relaxed);
       if (instruments_) instruments_->sent(notification.priority);
       const std::error_code refused =
           outbox_->append(std::move(message), notification.priority, notification.event_type, reason);
-      if (refused) {
+      if (refused) {  // append() left `message` as it was
         if (instruments_) instruments_->failed(notification.priority, refused);
-        const SendFailure failure{
-            notification.message_id, notification.event_type, notification.priority, std::move(routing_key), refused,
-            std::move(reason)};
+        const SendFailure failure{notification.message_id, notification.event_type,   notification.priority,
+                                  std::move(message.routing_key), refused, std::move(reason)};
         complete(refused, &failure);
       }
       continue;
@@ -196,6 +194,10 @@ void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
     }
   } else {
     confirmed_.fetch_add(1, std::memory_order_relaxed);
+    // flush() waits for nothing pending: only the outcome that gets there wakes it (one wake
+    // per confirmation cost a context switch each while a flush waited for an outbox). The
+    // last outcome to be counted sees every send that preceded it, so one of them wakes it.
+    if (sent_.load() != confirmed_.load() + failed_.load()) return;
   }
   std::lock_guard lock(flush_mutex_);
   if (error) {
@@ -233,6 +235,7 @@ FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
     for (const std::string& line : failure_log_.summaries(std::chrono::steady_clock::now(), true))
       logger_->error("{}", line);
   }
+  if (outbox_) outbox_->commit_soon();  // what waits for the next group commit goes now
   std::unique_lock lock(flush_mutex_);
   auto pending = [&] { return sent_.load() - confirmed_.load() - failed_.load(); };
   flush_cv_.wait_for(lock, timeout, [&] { return pending() == 0; });
@@ -277,11 +280,28 @@ void NotificationCapture::clear() {
   notifications_.clear();
 }
 
+namespace {
+
+// Owned by the Notifier handles only (copies and prepare() share it). Callbacks reach the core
+// through weak references, and one of them may hold the last strong one for a moment: closing
+// the outbox here, when the last handle goes, keeps that on the thread dropping the handle, so
+// the outbox's lock and files are released when ~Notifier returns.
+struct NotifierHandles {
+  std::shared_ptr<detail::NotifierCore> core;
+  ~NotifierHandles() {
+    if (core->outbox()) core->outbox()->stop();
+  }
+};
+
+}  // namespace
+
 Notifier::Notifier(std::shared_ptr<Transport> transport, NotifierOptions options) {
   int retry = options.retry;
   std::string publisher_id = options.publisher_id;
-  core_ = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
-  core_->load_drivers();
+  auto core = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
+  core->load_drivers();
+  detail::NotifierCore* raw = core.get();
+  core_ = std::shared_ptr<detail::NotifierCore>(std::make_shared<NotifierHandles>(std::move(core)), raw);
   publisher_id_ = std::move(publisher_id);
   retry_ = retry;
 }

@@ -6,9 +6,12 @@
 #include <herald/error.hpp>
 
 #include <spdlog/logger.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <filesystem>
 
 namespace herald::detail {
@@ -24,10 +27,13 @@ std::int64_t now_ms() {
       .count();
 }
 
-std::uint64_t entry_record_size(const OutboxRecord& r) {
-  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
-         r.event_type.size() + r.body.size();
-}
+// Chunks (see Outbox::Chunk) are this big (one transparent huge page) unless one record needs
+// more; the pool keeps up to kPooledChunks free ones, so that a steady stream reuses mapped
+// memory instead of faulting new pages in (a chunk lives until its last entry is confirmed),
+// and keeps only kIdleChunks once a commit finds nothing to write.
+constexpr std::size_t kChunkBytes = 2u << 20;
+constexpr std::size_t kPooledChunks = 16;
+constexpr std::size_t kIdleChunks = 2;
 
 // Failures after which the entry stays in the outbox and is sent again: the transport's own
 // bounds (its send buffer was full), or the transport closing under it.
@@ -44,6 +50,77 @@ void validate(const OutboxOptions& o) {
 }
 
 }  // namespace
+
+// A fixed buffer of encoded records: appends never move what it holds. Allocated in whole,
+// aligned huge pages where the kernel offers them (MADV_HUGEPAGE): one page fault per 2 MiB
+// instead of 512 (page faults were the caller's largest cost before).
+class ChunkBuffer {
+ public:
+  explicit ChunkBuffer(std::size_t capacity)
+      : capacity_((std::max(capacity, kChunkBytes) + kChunkBytes - 1) / kChunkBytes * kChunkBytes) {
+    data_ = static_cast<char*>(std::aligned_alloc(kChunkBytes, capacity_));
+    if (!data_) throw std::bad_alloc();
+    ::madvise(data_, capacity_, MADV_HUGEPAGE);  // a hint: without it, ordinary pages
+  }
+  ~ChunkBuffer() { std::free(data_); }
+  ChunkBuffer(const ChunkBuffer&) = delete;
+  ChunkBuffer& operator=(const ChunkBuffer&) = delete;
+  char* data() noexcept { return data_; }
+  std::size_t size() const noexcept { return size_; }
+  std::size_t capacity() const noexcept { return capacity_; }
+  std::size_t room() const noexcept { return capacity_ - size_; }
+  /// The next `n` bytes (n <= room()), now part of the buffer.
+  char* extend(std::size_t n) noexcept {
+    char* at = data_ + size_;
+    size_ += n;
+    return at;
+  }
+  void clear() noexcept { size_ = 0; }
+
+ private:
+  char* data_ = nullptr;
+  std::size_t size_ = 0;
+  std::size_t capacity_;
+};
+
+// Recycles chunk buffers. Shared with the deleters of the buffers it hands out, so a buffer
+// may outlive the Outbox. **Thread safety:** thread-safe.
+class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
+ public:
+  /// An empty buffer with room for at least `capacity` bytes (kChunkBytes at least).
+  std::shared_ptr<ChunkBuffer> acquire(std::size_t capacity) {
+    std::unique_ptr<ChunkBuffer> buffer;
+    if (capacity <= kChunkBytes) {
+      std::lock_guard lock(mutex_);
+      if (!free_.empty()) {
+        buffer = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!buffer) buffer = std::make_unique<ChunkBuffer>(capacity);
+    buffer->clear();
+    return {buffer.release(), [pool = shared_from_this()](ChunkBuffer* b) { pool->release(b); }};
+  }
+  /// Frees what exceeds `keep` free buffers.
+  void trim(std::size_t keep) {
+    std::vector<std::unique_ptr<ChunkBuffer>> freed;
+    std::lock_guard lock(mutex_);
+    while (free_.size() > keep) {
+      freed.push_back(std::move(free_.back()));
+      free_.pop_back();
+    }
+  }
+
+ private:
+  void release(ChunkBuffer* buffer) {
+    std::unique_ptr<ChunkBuffer> owned(buffer);
+    if (owned->capacity() > kChunkBytes) return;  // a one-off for a big record
+    std::lock_guard lock(mutex_);
+    if (free_.size() < kPooledChunks) free_.push_back(std::move(owned));
+  }
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<ChunkBuffer>> free_;
+};
 
 std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, Driver& driver,
                                      std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
@@ -67,7 +144,8 @@ Outbox::Outbox(const OutboxOptions& options, Driver& driver, std::chrono::millis
       on_outcome_(std::move(on_outcome)),
       segment_bytes_(std::clamp<std::uint64_t>(options.max_bytes / 8, 16u << 10, 16u << 20)),
       lock_(std::make_unique<OutboxLock>(options.directory)),
-      writer_(options.directory) {
+      writer_(options.directory),
+      pool_(std::make_shared<ChunkPool>()) {
   if (metrics) instruments_ = std::make_unique<OutboxInstruments>(std::move(metrics));
 }
 
@@ -80,14 +158,22 @@ void Outbox::recover() {
   if (scan.problems.size() > kMaxProblemLines)
     logger_->error("outbox {}: {} more damaged region(s) skipped", options_.directory,
                    scan.problems.size() - kMaxProblemLines);
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   for (const auto& [segment, bytes] : scan.segment_bytes) {
     ledger_.add_bytes(segment, bytes);
     active_segment_ = segment + 1;
   }
+  // The records are on disk already: re-encoded into chunks for memory only.
+  std::shared_ptr<ChunkBuffer> chunk;
   for (auto& [id, entry] : scan.live) {
-    ledger_.add(id, entry.first, entry.second.created_ms, true);
-    records_.emplace(id, std::move(entry.second));
+    const OutboxRecord& record = entry.second;
+    const OutboxRecordView view{record.id,          record.created_ms, record.priority,   record.retry, record.exchange,
+                                record.routing_key, record.message_id, record.event_type, record.body};
+    const std::size_t size = entry_record_size(view);
+    if (!chunk || chunk->room() < size) chunk = pool_->acquire(size);
+    char* at = chunk->extend(size);
+    encode_entry_record(view, at, true);
+    ledger_.add(id, entry.first, record.created_ms, true, OutboxLedger::Entry{chunk, at, size, {}});
   }
   last_id_ = scan.max_id;
   durable_upto_ = last_id_;
@@ -100,11 +186,12 @@ void Outbox::recover() {
         "broker may have some of them already)",
         options_.directory, scan.live.size());
   delete_segments_locked(false);
+  publish_usage_locked();
   if (instruments_) instruments_->replayed(scan.live.size());
 }
 
 void Outbox::start() {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   if (started_ || stopping_) return;
   started_ = true;
   committer_ = std::thread([this] { committer_loop(); });
@@ -113,82 +200,66 @@ void Outbox::start() {
   pump_ = std::thread([self = shared_from_this()] { self->pump_loop(); });
 }
 
-std::string& Outbox::chunk_for_locked(std::uint64_t segment) {
-  if (pending_.empty() || pending_.back().segment != segment) pending_.push_back({segment, {}});
-  return pending_.back().bytes;
+Outbox::Chunk& Outbox::chunk_for_locked(std::uint64_t segment, std::size_t size) {
+  if (pending_.empty() || pending_.back().segment != segment || pending_.back().bytes->room() < size)
+    pending_.push_back({segment, pool_->acquire(size), 0});
+  return pending_.back();
 }
 
-std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::string_view event_type,
+bool Outbox::fits_append_locked(std::uint64_t size) const {
+  // Room for the record and for the done records that will name every entry (8 bytes each,
+  // plus one record header): confirmations never push the files past max_bytes.
+  const std::uint64_t bytes = ledger_bytes_.load(std::memory_order_acquire) + incoming_bytes_;
+  const std::uint64_t depth = ledger_depth_.load(std::memory_order_acquire) + incoming_.size();
+  return bytes + size + 8 * (depth + 1) + kOutboxHeaderBytes + 4 <= options_.max_bytes;
+}
+
+std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std::string_view event_type,
                                std::string& reason) {
-  OutboxRecord record;
-  record.created_ms = now_ms();
-  record.priority = static_cast<std::uint8_t>(priority);
-  record.retry = message.retry;
-  record.exchange = std::move(message.exchange);
-  record.routing_key = std::move(message.routing_key);
-  record.message_id = std::move(message.message_id);
-  record.event_type = std::string(event_type);
-  record.body = std::move(message.body);
-  const std::uint64_t size = entry_record_size(record);
-  std::vector<OutboxRecord> dropped;
+  const std::int64_t created_ms = now_ms();
+  OutboxRecordView view{0,
+                        created_ms,
+                        static_cast<std::uint8_t>(priority),
+                        message.retry,
+                        message.exchange,
+                        message.routing_key,
+                        message.message_id,
+                        event_type,
+                        message.body};
+  const std::uint64_t size = entry_record_size(view);
+  std::vector<OutboxLedger::Entry> dropped;
   std::error_code result;
   std::uint64_t id = 0;
   {
-    std::unique_lock lock(mutex_);
-    const auto deadline = Clock::now() + send_timeout_;
-    for (;;) {
-      if (stopping_) {
-        result = make_error_code(Errc::closed);
-        reason = "the outbox is closed";
-        break;
-      }
-      // Room for the record and for the done records that will name every entry (8 bytes
-      // each, plus one record header): confirmations never push the files past max_bytes.
-      const std::uint64_t reserve = 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4;
-      if (ledger_.bytes() + size + reserve <= options_.max_bytes) break;
-      bool refused = false;
-      switch (options_.full_policy) {
-        case OutboxFullPolicy::fail_new:
-          refused = true;
-          break;
-        case OutboxFullPolicy::drop_oldest: {
-          std::vector<OutboxRecord> oldest = drop_oldest_locked();
-          if (oldest.empty()) refused = true;
-          for (OutboxRecord& r : oldest) dropped.push_back(std::move(r));
-          break;
-        }
-        case OutboxFullPolicy::block:
-          if (space_cv_.wait_until(lock, deadline) == std::cv_status::timeout &&
-              ledger_.bytes() + size + 8 * (ledger_.depth() + 1) + kOutboxHeaderBytes + 4 > options_.max_bytes)
-            refused = true;
-          break;
-      }
-      if (refused) {
-        ++stats_.refused_full;
-        result = make_error_code(Errc::overflow);
-        reason = "outbox full (" + std::to_string(ledger_.bytes()) + " of max_bytes " +
-                 std::to_string(options_.max_bytes) + " bytes in " + options_.directory + ")";
-        break;
-      }
+    // The fast path takes append_mutex_ only: the pump and the confirmations never hold it.
+    std::unique_lock append_lock(append_mutex_);
+    if (stopping_) {
+      result = make_error_code(Errc::closed);
+      reason = "the outbox is closed";
+    } else if (!fits_append_locked(size)) {
+      result = make_room(append_lock, size, dropped, reason);
     }
     if (!result) {
       id = ++last_id_;
-      record.id = id;
+      view.id = id;
       if (active_fill_ > 0 && active_fill_ + size > segment_bytes_) {
         ++active_segment_;
         active_fill_ = 0;
       }
-      append_entry_record(record, chunk_for_locked(active_segment_));
-      ledger_.add(id, active_segment_, record.created_ms, false);
-      ledger_.add_bytes(active_segment_, size);
+      // Encoded in place, its CRC left to the committer; the message's strings are freed by
+      // this thread when append() returns (no allocation lives on per entry).
+      Chunk& chunk = chunk_for_locked(active_segment_, size);
+      char* at = chunk.bytes->extend(size);
+      encode_entry_record(view, at, false);
+      incoming_.push_back(Incoming{id, active_segment_, created_ms, OutboxLedger::Entry{chunk.bytes, at, size, {}}});
+      incoming_bytes_ += size;
       active_fill_ += size;
-      records_.emplace(id, std::move(record));
       if (first_id_ == 0) first_id_ = id;
-      ++stats_.appended;
+      ++appended_;
     }
   }
-  for (const OutboxRecord& r : dropped)
-    report(r, make_error_code(Errc::overflow), "dropped from the full outbox (drop_oldest)", {});
+  for (const OutboxLedger::Entry& entry : dropped)
+    report(entry, make_error_code(Errc::overflow), "dropped from the full outbox (drop_oldest)", {});
   if (!result && options_.durability == OutboxDurability::per_message) {
     commit();
     std::unique_lock lock(mutex_);
@@ -198,22 +269,84 @@ std::error_code Outbox::append(OutgoingMessage message, Priority priority, std::
   return result;
 }
 
-std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
-  std::vector<OutboxRecord> dropped;
+std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std::uint64_t size,
+                                  std::vector<OutboxLedger::Entry>& dropped, std::string& reason) {
+  const auto deadline = Clock::now() + send_timeout_;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    absorb_locked();
+    if (stopping_) {
+      reason = "the outbox is closed";
+      return make_error_code(Errc::closed);
+    }
+    if (fits_append_locked(size)) return {};
+    bool refused = false;
+    switch (options_.full_policy) {
+      case OutboxFullPolicy::fail_new:
+        refused = true;
+        break;
+      case OutboxFullPolicy::drop_oldest: {
+        std::vector<OutboxLedger::Entry> oldest = drop_oldest_locked();
+        if (oldest.empty() && !fits_append_locked(size)) refused = true;
+        for (OutboxLedger::Entry& entry : oldest) dropped.push_back(std::move(entry));
+        break;
+      }
+      case OutboxFullPolicy::block: {
+        if (Clock::now() >= deadline) {
+          refused = true;
+          break;
+        }
+        // Wait without append_mutex_: the committer needs it to delete segments.
+        const std::uint64_t generation = space_generation_;
+        append_lock.unlock();
+        space_cv_.wait_until(lock, deadline, [&] { return stopping_ || space_generation_ != generation; });
+        lock.unlock();
+        append_lock.lock();
+        lock.lock();
+        break;
+      }
+    }
+    if (refused) {
+      ++stats_.refused_full;
+      reason = "outbox full (" + std::to_string(ledger_.bytes()) + " of max_bytes " +
+               std::to_string(options_.max_bytes) + " bytes in " + options_.directory + ")";
+      return make_error_code(Errc::overflow);
+    }
+  }
+}
+
+void Outbox::absorb_locked() {
+  for (Incoming& in : incoming_) {
+    const std::uint64_t size = in.entry.size;
+    ledger_.add(in.id, in.segment, in.created_ms, false, std::move(in.entry));
+    ledger_.add_bytes(in.segment, size);
+  }
+  incoming_.clear();
+  incoming_bytes_ = 0;
+  publish_usage_locked();
+}
+
+void Outbox::publish_usage_locked() {
+  ledger_bytes_.store(ledger_.bytes(), std::memory_order_release);
+  ledger_depth_.store(ledger_.depth(), std::memory_order_release);
+}
+
+std::vector<OutboxLedger::Entry> Outbox::drop_oldest_locked() {
+  std::vector<OutboxLedger::Entry> dropped;
   const std::vector<std::uint64_t> ids = ledger_.entries_of_oldest_segment();
   if (ids.empty()) {
     delete_segments_locked(true);  // only records of confirmed entries are left
     return dropped;
   }
+  dropped.reserve(ids.size());
   for (std::uint64_t id : ids) {
-    ledger_.remove(id);
-    auto node = records_.extract(id);
-    sent_at_.erase(id);
     // No done record: their segment is deleted at the next commit (a crash before that only
     // brings them back as duplicates).
-    if (!node.empty()) dropped.push_back(std::move(node.mapped()));
+    OutboxLedger::Entry entry;
+    if (ledger_.remove(id, &entry)) dropped.push_back(std::move(entry));
   }
   stats_.dropped += dropped.size();
+  publish_usage_locked();
   if (instruments_) instruments_->dropped(dropped.size());
   logger_->warn("outbox {} full: dropped the {} oldest unconfirmed notification(s) (drop_oldest)", options_.directory,
                 dropped.size());
@@ -222,6 +355,9 @@ std::vector<OutboxRecord> Outbox::drop_oldest_locked() {
 }
 
 void Outbox::delete_segments_locked(bool include_active) {
+  // A segment may hold entries not yet in the ledger: they go in first, or their segment could
+  // look empty and be deleted under them.
+  absorb_locked();
   const auto deletable = ledger_.take_deletable(active_segment_, include_active);
   for (const auto& [segment, bytes] : deletable) {
     to_unlink_.push_back(segment);
@@ -232,47 +368,70 @@ void Outbox::delete_segments_locked(bool include_active) {
       active_fill_ = 0;
     }
   }
-  if (!deletable.empty()) space_cv_.notify_all();
+  if (!deletable.empty()) {
+    ++space_generation_;
+    publish_usage_locked();
+    space_cv_.notify_all();
+  }
 }
 
 void Outbox::commit() {
   std::lock_guard io(io_mutex_);
-  std::vector<Chunk> chunks;
+  std::vector<WriteRange> ranges;
+  ranges.swap(unwritten_);
   std::uint64_t upto = 0;
+  std::uint64_t first_id = 0;
   bool has_entries = false;
   {
-    std::lock_guard lock(mutex_);
+    std::scoped_lock lock(append_mutex_, mutex_);
+    first_id = first_id_;
+    absorb_locked();
     if (!done_ids_.empty()) {
-      const std::size_t size = append_done_record(done_ids_, chunk_for_locked(active_segment_));
+      const std::size_t size = done_record_size(done_ids_.size());
+      encode_done_record(done_ids_, chunk_for_locked(active_segment_, size).bytes->extend(size));
       ledger_.add_bytes(active_segment_, size);
       active_fill_ += size;
       done_ids_.clear();
+      publish_usage_locked();
     }
-    chunks.swap(pending_);
+    for (Chunk& chunk : pending_) {
+      if (chunk.written < chunk.bytes->size())
+        ranges.push_back(
+            {chunk.segment, chunk.bytes, chunk.bytes->data() + chunk.written, chunk.bytes->size() - chunk.written});
+      chunk.written = chunk.bytes->size();
+    }
+    // Only the last chunk takes more appends.
+    if (pending_.size() > 1) pending_.erase(pending_.begin(), pending_.end() - 1);
     // A deleted segment's queued bytes are never written (it would come back as a new file).
-    if (any_deleted_) std::erase_if(chunks, [&](const Chunk& c) { return c.segment <= highest_deleted_; });
+    if (any_deleted_) std::erase_if(ranges, [&](const WriteRange& r) { return r.segment <= highest_deleted_; });
     upto = last_id_;
     has_entries = upto > durable_upto_;
   }
   try {
-    for (const Chunk& chunk : chunks) writer_.write(chunk.segment, chunk.bytes);
+    // The ranges are whole records nobody appends to any more: sealed and written without a lock.
+    for (const WriteRange& range : ranges) {
+      seal_records({range.data, range.size});
+      writer_.write(range.segment, {range.data, range.size});
+    }
     if (has_entries) writer_.sync();
   } catch (const Error& e) {
     logger_->error("{}; retrying at the next commit", e.what());
-    std::lock_guard lock(mutex_);
-    pending_.insert(pending_.begin(), std::make_move_iterator(chunks.begin()), std::make_move_iterator(chunks.end()));
+    unwritten_ = std::move(ranges);
     return;
+  }
+  if (ranges.empty()) pool_->trim(kIdleChunks);  // idle: give the memory back
+  ranges.clear();  // the chunks go back to the pool once their entries are gone too
+  if (has_entries) {
+    std::lock_guard lock(mutex_);
+    ledger_.mark_durable(upto);
+    durable_upto_ = upto;
+    if (first_id != 0 && upto >= first_id) stats_.durable = upto - first_id + 1;
+    durable_cv_.notify_all();
+    pump_cv_.notify_all();
   }
   std::vector<std::uint64_t> unlink;
   {
-    std::lock_guard lock(mutex_);
-    if (has_entries) {
-      ledger_.mark_durable(upto);
-      durable_upto_ = upto;
-      if (first_id_ != 0 && upto >= first_id_) stats_.durable = upto - first_id_ + 1;
-      durable_cv_.notify_all();
-      pump_cv_.notify_all();
-    }
+    std::scoped_lock lock(append_mutex_, mutex_);
     delete_segments_locked(active_fill_ >= segment_bytes_ / 2);
     unlink.swap(to_unlink_);
   }
@@ -282,7 +441,8 @@ void Outbox::commit() {
 void Outbox::committer_loop() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    committer_cv_.wait_for(lock, options_.commit_interval);
+    committer_cv_.wait_for(lock, options_.commit_interval, [&] { return stopping_ || commit_requested_; });
+    commit_requested_ = false;
     lock.unlock();
     commit();
     if (instruments_) {
@@ -294,9 +454,25 @@ void Outbox::committer_loop() {
 }
 
 void Outbox::pump_loop() {
+  pump_thread_.store(std::this_thread::get_id());
   std::vector<std::pair<std::uint64_t, OutgoingMessage>> batch;
+  std::vector<Finished> finished;
   std::unique_lock lock(mutex_);
   for (;;) {
+    // Outcomes the driver reported during the last batch's sends, applied under one lock.
+    const auto settled_at = Clock::now();
+    for (const SendResult& result : pump_results_) {
+      finished.emplace_back();
+      if (!settle_locked(result.id, result.error, result.reason, settled_at, finished.back())) finished.pop_back();
+    }
+    if (!pump_results_.empty()) publish_usage_locked();
+    pump_results_.clear();
+    if (!finished.empty()) {
+      lock.unlock();
+      for (const Finished& f : finished) report(f.entry, f.error, f.reason, f.latency);
+      finished.clear();
+      lock.lock();
+    }
     pump_cv_.wait(lock,
                   [&] { return stopping_ || (ledger_.ready() > 0 && ledger_.in_flight() < options_.max_in_flight); });
     if (stopping_) return;
@@ -310,9 +486,12 @@ void Outbox::pump_loop() {
     while (batch.size() < kPumpBatch && ledger_.in_flight() < options_.max_in_flight) {
       const std::optional<std::uint64_t> id = ledger_.take_next();
       if (!id) break;
-      const OutboxRecord& r = records_.at(*id);
-      batch.emplace_back(*id, OutgoingMessage{r.exchange, r.routing_key, r.body, r.message_id, r.retry});
-      sent_at_[*id] = now;
+      OutboxLedger::Entry& entry = *ledger_.entry(*id);
+      OutboxRecordView r;
+      view_entry_record(entry.record(), r);  // encoded by append() or recover(): always an entry
+      batch.emplace_back(*id, OutgoingMessage{std::string(r.exchange), std::string(r.routing_key), std::string(r.body),
+                                              std::string(r.message_id), r.retry});
+      entry.sent_at = now;
     }
     lock.unlock();
     const std::weak_ptr<Outbox> weak = weak_from_this();
@@ -325,40 +504,51 @@ void Outbox::pump_loop() {
 }
 
 void Outbox::on_sent(std::uint64_t id, std::error_code error, std::string_view reason) {
-  OutboxRecord record;
-  Clock::duration latency{};
+  if (std::this_thread::get_id() == pump_thread_.load(std::memory_order_relaxed)) {
+    // Inside the pump's driver_.send(): applied with the rest of the batch.
+    pump_results_.push_back({id, error, std::string(reason)});
+    return;
+  }
+  Finished finished;
+  bool settled = false;
   {
     std::lock_guard lock(mutex_);
-    if (error && (stopping_ || is_transient(error))) {
-      // Stays in the outbox: sent again after a pause, or by the next process.
-      if (!stopping_) {
-        ledger_.requeue(id);
-        retry_after_ = Clock::now() + std::chrono::milliseconds(100);
-        pump_cv_.notify_one();
-      }
-      return;
-    }
-    if (!ledger_.remove(id)) return;  // dropped meanwhile
-    auto node = records_.extract(id);
-    record = std::move(node.mapped());
-    if (auto it = sent_at_.find(id); it != sent_at_.end()) {
-      latency = Clock::now() - it->second;
-      sent_at_.erase(it);
-    }
-    done_ids_.push_back(id);
-    if (error)
-      ++stats_.failed;
-    else
-      ++stats_.confirmed;
+    settled = settle_locked(id, error, reason, Clock::now(), finished);
+    publish_usage_locked();
     pump_cv_.notify_one();
   }
-  report(record, error, reason, latency);
+  if (settled) report(finished.entry, finished.error, finished.reason, finished.latency);
 }
 
-void Outbox::report(const OutboxRecord& r, std::error_code error, std::string_view reason, Clock::duration latency) {
+bool Outbox::settle_locked(std::uint64_t id, std::error_code error, std::string_view reason, Clock::time_point now,
+                           Finished& out) {
+  if (error && (stopping_ || is_transient(error))) {
+    // Stays in the outbox: sent again after a pause, or by the next process.
+    if (!stopping_) {
+      ledger_.requeue(id);
+      retry_after_ = now + std::chrono::milliseconds(100);
+    }
+    return false;
+  }
+  if (!ledger_.remove(id, &out.entry)) return false;  // dropped meanwhile
+  out.error = error;
+  out.reason.assign(reason);
+  out.latency = now - out.entry.sent_at;
+  done_ids_.push_back(id);
+  if (error)
+    ++stats_.failed;
+  else
+    ++stats_.confirmed;
+  return true;
+}
+
+void Outbox::report(const OutboxLedger::Entry& entry, std::error_code error, std::string_view reason,
+                    Clock::duration latency) {
   if (!on_outcome_) return;
-  OutboxOutcome outcome{
-      static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason, latency};
+  OutboxRecordView r;
+  view_entry_record(entry.record(), r);
+  OutboxOutcome outcome{static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason,
+                        latency};
   try {
     on_outcome_(outcome);
   } catch (...) {
@@ -370,7 +560,7 @@ void Outbox::stop() {
   std::lock_guard once(stop_mutex_);
   if (stopped_) return;
   {
-    std::lock_guard lock(mutex_);
+    std::scoped_lock lock(append_mutex_, mutex_);
     stopping_ = true;
     pump_cv_.notify_all();
     space_cv_.notify_all();
@@ -394,7 +584,7 @@ void Outbox::stop() {
     // An empty outbox leaves no segment behind.
     std::vector<std::uint64_t> unlink;
     {
-      std::lock_guard lock(mutex_);
+      std::scoped_lock lock(append_mutex_, mutex_);
       delete_segments_locked(true);
       unlink.swap(to_unlink_);
     }
@@ -405,18 +595,31 @@ void Outbox::stop() {
 }
 
 OutboxStats Outbox::stats() const {
-  std::lock_guard lock(mutex_);
+  std::scoped_lock lock(append_mutex_, mutex_);
   OutboxStats s = stats_;
-  s.depth = ledger_.depth();
-  s.bytes = ledger_.bytes();
-  if (auto created = ledger_.oldest_created_ms())
-    s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
+  s.appended = appended_;
+  s.depth = ledger_.depth() + incoming_.size();
+  s.bytes = ledger_.bytes() + incoming_bytes_;
+  std::optional<std::int64_t> created = ledger_.oldest_created_ms();
+  if (!created && !incoming_.empty()) created = incoming_.front().created_ms;
+  if (created) s.oldest_age_seconds = std::max<double>(0, static_cast<double>(now_ms() - *created) / 1000.0);
   return s;
 }
 
+void Outbox::commit_soon() {
+  std::lock_guard lock(mutex_);
+  commit_requested_ = true;
+  committer_cv_.notify_one();
+}
+
 bool Outbox::wait_durable(std::chrono::milliseconds timeout) {
+  std::uint64_t last_id = 0;
+  {
+    std::lock_guard append_lock(append_mutex_);
+    last_id = last_id_;
+  }
   std::unique_lock lock(mutex_);
-  return durable_cv_.wait_for(lock, timeout, [&] { return durable_upto_ >= last_id_ || stopping_; });
+  return durable_cv_.wait_for(lock, timeout, [&] { return durable_upto_ >= last_id || stopping_; });
 }
 
 }  // namespace herald::detail

@@ -19,20 +19,32 @@ namespace {
 constexpr std::uint32_t kMagic = 0x58424f48;  // "HOBX" little-endian
 constexpr std::uint32_t kMaxPayload = 64u << 20;
 
-void put_u32(std::string& out, std::uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 4);
+void store_u32(char* p, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
-void put_u64(std::string& out, std::uint64_t v) {
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  out.append(b, 8);
-}
-void put_string(std::string& out, std::string_view s) {
-  put_u32(out, static_cast<std::uint32_t>(s.size()));
-  out.append(s);
-}
+
+// Writes fields into room the caller sized exactly (entry_record_size, done_record_size).
+class FieldWriter {
+ public:
+  explicit FieldWriter(char* out) : p_(out) {}
+  void u8(std::uint8_t v) { *p_++ = static_cast<char>(v); }
+  void u32(std::uint32_t v) {
+    store_u32(p_, v);
+    p_ += 4;
+  }
+  void u64(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p_[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+    p_ += 8;
+  }
+  void str(std::string_view s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    if (!s.empty()) std::memcpy(p_, s.data(), s.size());
+    p_ += s.size();
+  }
+
+ private:
+  char* p_;
+};
 
 std::uint32_t get_u32(const char* p) {
   std::uint32_t v = 0;
@@ -54,18 +66,14 @@ std::uint32_t record_crc(std::uint8_t type, std::string_view payload) {
   return static_cast<std::uint32_t>(crc);
 }
 
-// Writes the header in front of the payload already appended at `payload_start`.
-std::size_t finish_record(std::string& out, std::size_t record_start, OutboxRecordType type) {
-  const std::size_t payload_start = record_start + kOutboxHeaderBytes;
-  const std::string_view payload(out.data() + payload_start, out.size() - payload_start);
-  std::string header;
-  put_u32(header, kMagic);
-  header.push_back(static_cast<char>(type));
-  header.append(3, '\0');
-  put_u32(header, static_cast<std::uint32_t>(payload.size()));
-  put_u32(header, record_crc(static_cast<std::uint8_t>(type), payload));
-  std::memcpy(out.data() + record_start, header.data(), kOutboxHeaderBytes);
-  return out.size() - record_start;
+// Writes the header of the record at `record` whose payload (`length` bytes) follows it.
+void write_header(char* record, OutboxRecordType type, std::size_t length, bool sealed) {
+  store_u32(record, kMagic);
+  record[4] = static_cast<char>(type);
+  record[5] = record[6] = record[7] = '\0';
+  store_u32(record + 8, static_cast<std::uint32_t>(length));
+  const std::string_view payload(record + kOutboxHeaderBytes, length);
+  store_u32(record + 12, sealed ? record_crc(static_cast<std::uint8_t>(type), payload) : 0);
 }
 
 // A bounds-checked reader of one payload.
@@ -90,11 +98,17 @@ class PayloadReader {
     p_.remove_prefix(8);
     return true;
   }
-  bool str(std::string& s) {
+  bool view(std::string_view& s) {
     std::uint32_t n = 0;
     if (!u32(n) || p_.size() < n) return false;
-    s.assign(p_.data(), n);
+    s = p_.substr(0, n);
     p_.remove_prefix(n);
+    return true;
+  }
+  bool str(std::string& s) {
+    std::string_view v;
+    if (!view(v)) return false;
+    s.assign(v);
     return true;
   }
   bool at_end() const { return p_.empty(); }
@@ -159,27 +173,83 @@ bool read_file(const std::string& path, std::string& out) {
 
 }  // namespace
 
-std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
+std::size_t entry_record_size(const OutboxRecordView& r) {
+  return kOutboxHeaderBytes + 8 + 8 + 1 + 4 + 5 * 4 + r.exchange.size() + r.routing_key.size() + r.message_id.size() +
+         r.event_type.size() + r.body.size();
+}
+
+void encode_entry_record(const OutboxRecordView& r, char* out, bool sealed) {
+  FieldWriter w(out + kOutboxHeaderBytes);
+  w.u64(r.id);
+  w.u64(static_cast<std::uint64_t>(r.created_ms));
+  w.u8(r.priority);
+  w.u32(static_cast<std::uint32_t>(r.retry));
+  w.str(r.exchange);
+  w.str(r.routing_key);
+  w.str(r.message_id);
+  w.str(r.event_type);
+  w.str(r.body);
+  write_header(out, OutboxRecordType::entry, entry_record_size(r) - kOutboxHeaderBytes, sealed);
+}
+
+std::size_t append_entry_record(const OutboxRecordView& r, std::string& out, bool sealed) {
   const std::size_t start = out.size();
-  out.append(kOutboxHeaderBytes, '\0');
-  put_u64(out, r.id);
-  put_u64(out, static_cast<std::uint64_t>(r.created_ms));
-  out.push_back(static_cast<char>(r.priority));
-  put_u32(out, static_cast<std::uint32_t>(r.retry));
-  put_string(out, r.exchange);
-  put_string(out, r.routing_key);
-  put_string(out, r.message_id);
-  put_string(out, r.event_type);
-  put_string(out, r.body);
-  return finish_record(out, start, OutboxRecordType::entry);
+  const std::size_t size = entry_record_size(r);
+  out.resize(start + size);
+  encode_entry_record(r, out.data() + start, sealed);
+  return size;
+}
+
+std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
+  return append_entry_record(
+      OutboxRecordView{r.id, r.created_ms, r.priority, r.retry, r.exchange, r.routing_key, r.message_id, r.event_type,
+                       r.body},
+      out);
+}
+
+void seal_records(std::span<char> records) {
+  std::size_t pos = 0;
+  while (records.size() - pos >= kOutboxHeaderBytes) {
+    char* header = records.data() + pos;
+    const std::uint32_t length = get_u32(header + 8);
+    if (records.size() - pos - kOutboxHeaderBytes < length) break;  // cannot happen: whole records only
+    const std::string_view payload(header + kOutboxHeaderBytes, length);
+    store_u32(header + 12, record_crc(static_cast<std::uint8_t>(header[4]), payload));
+    pos += kOutboxHeaderBytes + length;
+  }
+}
+
+bool view_entry_record(std::string_view record, OutboxRecordView& r) {
+  if (record.size() < kOutboxHeaderBytes || get_u32(record.data()) != kMagic ||
+      static_cast<std::uint8_t>(record[4]) != static_cast<std::uint8_t>(OutboxRecordType::entry) ||
+      get_u32(record.data() + 8) != record.size() - kOutboxHeaderBytes)
+    return false;
+  PayloadReader in(record.substr(kOutboxHeaderBytes));
+  std::uint64_t created = 0;
+  std::uint32_t retry = 0;
+  if (!(in.u64(r.id) && in.u64(created) && in.u8(r.priority) && in.u32(retry) && in.view(r.exchange) &&
+        in.view(r.routing_key) && in.view(r.message_id) && in.view(r.event_type) && in.view(r.body) && in.at_end()))
+    return false;
+  r.created_ms = static_cast<std::int64_t>(created);
+  r.retry = static_cast<std::int32_t>(retry);
+  return true;
+}
+
+std::size_t done_record_size(std::size_t count) { return kOutboxHeaderBytes + 4 + 8 * count; }
+
+void encode_done_record(const std::vector<std::uint64_t>& ids, char* out) {
+  FieldWriter w(out + kOutboxHeaderBytes);
+  w.u32(static_cast<std::uint32_t>(ids.size()));
+  for (std::uint64_t id : ids) w.u64(id);
+  write_header(out, OutboxRecordType::done, 4 + 8 * ids.size(), true);
 }
 
 std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::string& out) {
   const std::size_t start = out.size();
-  out.append(kOutboxHeaderBytes, '\0');
-  put_u32(out, static_cast<std::uint32_t>(ids.size()));
-  for (std::uint64_t id : ids) put_u64(out, id);
-  return finish_record(out, start, OutboxRecordType::done);
+  const std::size_t size = done_record_size(ids.size());
+  out.resize(start + size);
+  encode_done_record(ids, out.data() + start);
+  return size;
 }
 
 SegmentScan parse_segment(std::string_view bytes) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,10 +36,38 @@ struct OutboxRecord {
   std::string body;
 };
 
+/// One stored notification read in place: views into an encoded entry record.
+struct OutboxRecordView {
+  std::uint64_t id = 0;
+  std::int64_t created_ms = 0;
+  std::uint8_t priority = 0;
+  std::int32_t retry = -1;
+  std::string_view exchange;
+  std::string_view routing_key;
+  std::string_view message_id;
+  std::string_view event_type;
+  std::string_view body;
+};
+
 inline constexpr std::size_t kOutboxHeaderBytes = 16;
 
-/// Appends the encoded entry record to `out`; returns its size.
+/// The size of the entry record of `record`.
+std::size_t entry_record_size(const OutboxRecordView& record);
+/// Appends the encoded entry record to `out`; returns its size. Unsealed, its CRC field is
+/// zero until seal_records() fills it (the outbox leaves the CRC to its committer thread).
+std::size_t append_entry_record(const OutboxRecordView& record, std::string& out, bool sealed = true);
 std::size_t append_entry_record(const OutboxRecord& record, std::string& out);
+/// Writes the entry record into exactly entry_record_size(record) bytes at `out`.
+void encode_entry_record(const OutboxRecordView& record, char* out, bool sealed);
+/// The size of a done record naming `count` ids.
+std::size_t done_record_size(std::size_t count);
+/// Writes the done record into exactly done_record_size(ids.size()) bytes at `out`.
+void encode_done_record(const std::vector<std::uint64_t>& ids, char* out);
+/// Computes the CRC of every record in `records` (whole records, as appended).
+void seal_records(std::span<char> records);
+/// Reads the entry record `record` (header included) in place; false when it is not one.
+/// Checks the layout, not the CRC.
+bool view_entry_record(std::string_view record, OutboxRecordView& out);
 /// Appends a done record naming `ids` to `out`; returns its size.
 std::size_t append_done_record(const std::vector<std::uint64_t>& ids, std::string& out);
 

@@ -89,5 +89,39 @@ TEST(OutboxLog, GarbageNeverCrashesAndYieldsNothing) {
   EXPECT_EQ(scan.corrupt_records, 1u);
 }
 
+TEST(OutboxLog, UnsealedRecordsSealedLaterReadAsSealedOnesAndViewInPlace) {
+  // The outbox appends records without their CRC and its committer seals them before writing.
+  std::string sealed;
+  append_entry_record(record(1), sealed);
+  append_done_record({9, 10}, sealed);
+  append_entry_record(record(2, std::string(3000, 'y')), sealed);
+  std::string later;
+  const OutboxRecord one = record(1);
+  const OutboxRecord two = record(2, std::string(3000, 'y'));
+  const std::size_t first = append_entry_record(
+      OutboxRecordView{one.id, one.created_ms, one.priority, one.retry, one.exchange, one.routing_key, one.message_id,
+                       one.event_type, one.body},
+      later, false);
+  append_done_record({9, 10}, later);
+  const std::size_t third_at = later.size();
+  append_entry_record(OutboxRecordView{two.id, two.created_ms, two.priority, two.retry, two.exchange, two.routing_key,
+                                       two.message_id, two.event_type, two.body},
+                      later, false);
+  EXPECT_EQ(parse_segment(later).corrupt_records, 2u) << "unsealed entry records must not pass the CRC check";
+  seal_records(later);
+  EXPECT_EQ(later, sealed);
+  OutboxRecordView view;
+  ASSERT_TRUE(view_entry_record(std::string_view(later).substr(0, first), view));
+  EXPECT_EQ(view.id, 1u);
+  EXPECT_EQ(view.message_id, "id-1");
+  EXPECT_EQ(view.routing_key, "notifications.audit");
+  EXPECT_EQ(view.event_type, "audit.event");
+  EXPECT_EQ(view.retry, -1);
+  ASSERT_TRUE(view_entry_record(std::string_view(later).substr(third_at), view));
+  EXPECT_EQ(view.body, std::string(3000, 'y'));
+  EXPECT_FALSE(view_entry_record(std::string_view(later).substr(first, third_at - first), view)) << "a done record";
+  EXPECT_FALSE(view_entry_record(std::string_view(later).substr(0, first - 1), view)) << "cut short";
+}
+
 }  // namespace
 }  // namespace herald::detail

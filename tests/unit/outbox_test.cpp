@@ -335,6 +335,39 @@ TEST(NotifierOutbox, OneOptionTurnsItOnAndFlushSeesEverythingConfirmed) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(NotifierOutbox, DestroyingTheLastNotifierClosesItsOutboxBeforeReturning) {
+  // The pump holds the notifier's internals while it reports an outcome. When the last
+  // Notifier went away meanwhile, its outbox used to be closed later, on the pump's thread: a
+  // new Notifier on the same directory right after found it locked ("in use by another
+  // process"), and a reader found files the closing outbox was still changing.
+  const auto dir = std::filesystem::temp_directory_path() / ("herald-notifier-outbox-close-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto transport = Transport::open("memory://");
+  NotifierOptions options;
+  options.publisher_id = "test";
+  options.outbox.directory = dir.string();
+  options.outbox.commit_interval = std::chrono::milliseconds(1);
+  for (int round = 0; round < 20; ++round) {
+    {
+      Notifier notifier(transport, options);
+      for (int i = 0; i < 2000; ++i) notifier.audit("{}", "audit.test", R"({"i": 1})");
+      // Destroyed while the pump is busy reporting confirmations.
+      ASSERT_TRUE(test::eventually([&] { return notifier.stats().confirmed > 0; }, std::chrono::seconds(10)));
+    }
+    try {
+      Notifier next(transport, options);
+    } catch (const Error& e) {
+      FAIL() << "round " << round << ": " << e.what();
+    }
+  }
+  {
+    Notifier notifier(transport, options);
+    EXPECT_TRUE(notifier.flush(std::chrono::seconds(10)).ok());
+  }
+  EXPECT_TRUE(read_outbox(dir.string()).entries.empty());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(NotifierOutbox, ConfigOptionFillsNotifierOptions) {
   ConfigSources sources;
   sources.overrides = {{"herald", "outbox_dir", "/tmp/x", "--outbox"},
