@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cassert>
 #include <cstdlib>
 #include <new>
 #include <filesystem>
@@ -251,7 +252,7 @@ std::error_code Outbox::append(OutgoingMessage&& message, Priority priority, std
       Chunk& chunk = chunk_for_locked(active_segment_, size);
       char* at = chunk.bytes->extend(size);
       encode_entry_record(view, at, false);
-      incoming_.push_back(Incoming{id, active_segment_, created_ms, OutboxLedger::Entry{chunk.bytes, at, size, {}}});
+      incoming_.push_back(Incoming{id, active_segment_, created_ms, chunk.bytes.get(), at, size});
       incoming_bytes_ += size;
       active_fill_ += size;
       if (first_id_ == 0) first_id_ = id;
@@ -316,10 +317,16 @@ std::error_code Outbox::make_room(std::unique_lock<std::mutex>& append_lock, std
 }
 
 void Outbox::absorb_locked() {
-  for (Incoming& in : incoming_) {
-    const std::uint64_t size = in.entry.size;
-    ledger_.add(in.id, in.segment, in.created_ms, false, std::move(in.entry));
-    ledger_.add_bytes(in.segment, size);
+  // pending_ still holds every chunk an incoming entry points into (commit() drops chunks only
+  // after absorbing); entries come in chunk order, so the lookup runs once per chunk.
+  auto owner = pending_.begin();
+  for (const Incoming& in : incoming_) {
+    while (owner != pending_.end() && owner->bytes.get() != in.chunk) ++owner;
+    if (owner == pending_.end())
+      owner = std::find_if(pending_.begin(), pending_.end(), [&](const Chunk& c) { return c.bytes.get() == in.chunk; });
+    assert(owner != pending_.end());
+    ledger_.add(in.id, in.segment, in.created_ms, false, OutboxLedger::Entry{owner->bytes, in.data, in.size, {}});
+    ledger_.add_bytes(in.segment, in.size);
   }
   incoming_.clear();
   incoming_bytes_ = 0;

@@ -109,12 +109,17 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
     std::error_code error;
     std::string reason;
   };
-  /// An entry appended and not yet in the ledger.
+  /// An entry appended and not yet in the ledger. Its chunk is one of pending_'s, which keeps
+  /// it alive until absorb_locked() hands the entry to the ledger with a counted reference: the
+  /// appending thread touches no reference count (a shared count the pump's thread releases
+  /// would bounce between the cores on every notification).
   struct Incoming {
     std::uint64_t id = 0;
     std::uint64_t segment = 0;
     std::int64_t created_ms = 0;
-    OutboxLedger::Entry entry;
+    const ChunkBuffer* chunk = nullptr;
+    const char* data = nullptr;
+    std::size_t size = 0;
   };
   /// An entry that left the outbox, to be reported outside the lock.
   struct Finished {

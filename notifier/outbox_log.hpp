@@ -2,7 +2,9 @@
 // The outbox's storage: an append-only log of CRC'd records in numbered segment files.
 //
 // A segment `seg-<index>.log` is a sequence of records:
-//   u32 magic 'HOBX' | u8 type | u8[3] zero | u32 payload length | u32 crc32(type, payload) | payload
+//   u32 magic 'HOBX' | u8 type | u8 flags | u8[2] zero | u32 payload length | u32 crc(type, payload) | payload
+// flags bit 0: the CRC is CRC-32C (Castagnoli), as written since 2026-12-03; without it the CRC
+// is zlib's CRC-32 (IEEE), as written before, and such records still read.
 // An entry record holds one notification (id, created, priority, retry, exchange, routing key,
 // message id, event type, encoded body); a done record lists ids that left the outbox
 // (confirmed, failed or dropped). A done record always lands in the same or a later segment
@@ -63,6 +65,8 @@ void encode_entry_record(const OutboxRecordView& record, char* out, bool sealed)
 std::size_t done_record_size(std::size_t count);
 /// Writes the done record into exactly done_record_size(ids.size()) bytes at `out`.
 void encode_done_record(const std::vector<std::uint64_t>& ids, char* out);
+/// CRC-32C (Castagnoli) of `bytes`: SSE 4.2 where the CPU has it, a table otherwise.
+std::uint32_t crc32c(std::string_view bytes);
 /// Computes the CRC of every record in `records` (whole records, as appended).
 void seal_records(std::span<char> records);
 /// Reads the entry record `record` (header included) in place; false when it is not one.

@@ -2,6 +2,7 @@
 #include "notifier/outbox_log.hpp"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <string>
 
@@ -37,6 +38,40 @@ TEST(OutboxLog, EntriesAndDoneRecordsRoundTrip) {
   EXPECT_EQ(scan.done, std::vector<std::uint64_t>{1});
   EXPECT_EQ(scan.corrupt_records, 0u);
   EXPECT_TRUE(scan.problems.empty());
+}
+
+TEST(OutboxLog, Crc32cMatchesTheStandardCheckValueAndTheIscsiVectors) {
+  // RFC 3720, appendix B.4; lengths that use the 8-byte steps, the byte tail and both.
+  EXPECT_EQ(crc32c("123456789"), 0xE3069283u);
+  EXPECT_EQ(crc32c(std::string(32, '\0')), 0x8A9136AAu);
+  EXPECT_EQ(crc32c(std::string(32, '\xff')), 0x62A8AB43u);
+  std::string ascending;
+  for (int i = 0; i < 32; ++i) ascending.push_back(static_cast<char>(i));
+  EXPECT_EQ(crc32c(ascending), 0x46DD794Eu);
+  EXPECT_EQ(crc32c(""), 0u);
+}
+
+TEST(OutboxLog, RecordsWrittenWithZlibCrc32BeforeTheFlagStillRead) {
+  std::string bytes;
+  append_entry_record(record(1), bytes);
+  append_entry_record(record(2), bytes);
+  EXPECT_EQ(bytes[5], '\x01') << "new records say CRC-32C";
+  // Rewrite record 1 as the earlier format had it: flags 0, zlib's CRC-32 of type and payload.
+  const std::size_t length = bytes.size() / 2 - kOutboxHeaderBytes;
+  bytes[5] = '\0';
+  uLong crc = ::crc32(0L, reinterpret_cast<const Bytef*>(bytes.data() + 4), 1);
+  crc = ::crc32_z(crc, reinterpret_cast<const Bytef*>(bytes.data() + kOutboxHeaderBytes), length);
+  for (int i = 0; i < 4; ++i) bytes[12 + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+  SegmentScan scan = parse_segment(bytes);
+  ASSERT_EQ(scan.entries.size(), 2u);
+  EXPECT_EQ(scan.entries[0].message_id, "id-1");
+  EXPECT_EQ(scan.corrupt_records, 0u);
+  // The flag decides which CRC is checked: the same record flagged CRC-32C is corrupt.
+  bytes[5] = '\x01';
+  scan = parse_segment(bytes);
+  ASSERT_EQ(scan.entries.size(), 1u);
+  EXPECT_EQ(scan.entries[0].message_id, "id-2");
+  EXPECT_EQ(scan.corrupt_records, 1u);
 }
 
 TEST(OutboxLog, TruncatedTailIsReportedAndEarlierEntriesKept) {
