@@ -451,3 +451,13 @@ void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size
 }
 
 }  // namespace herald::detail
+
+namespace herald {
+
+rapidjson::Document parse_json(std::string_view json, std::string_view what) {
+  rapidjson::Document document;
+  detail::parse_json_into(document, json, std::string(what).c_str());
+  return document;
+}
+
+}  // namespace herald

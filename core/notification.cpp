@@ -1,7 +1,7 @@
+#include <herald/codec.hpp>
 #include <herald/error.hpp>
 #include <herald/notification.hpp>
 
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -12,16 +12,6 @@ void init_root(rapidjson::Document& doc) {
   doc.SetObject();
   doc.AddMember("payload", rapidjson::Value(rapidjson::kObjectType), doc.GetAllocator());
   doc.AddMember("context", rapidjson::Value(rapidjson::kObjectType), doc.GetAllocator());
-}
-
-rapidjson::Document parse_json(std::string_view json, const char* what) {
-  rapidjson::Document parsed;
-  // Iterative parsing: a deeply nested document cannot overflow the stack.
-  parsed.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (parsed.HasParseError())
-    throw DecodeError(std::string(what) + " is not valid JSON: " + rapidjson::GetParseError_En(parsed.GetParseError()) +
-                      " at offset " + std::to_string(parsed.GetErrorOffset()));
-  return parsed;
 }
 
 std::string to_json(const rapidjson::Value& value) {

@@ -3,6 +3,7 @@
 #include "core/logging.hpp"
 #include "drivers/driver.hpp"
 
+#include <herald/codec.hpp>
 #include <herald/error.hpp>
 
 #include <spdlog/logger.h>
@@ -343,19 +344,19 @@ void Notifier::notify(Priority priority, const rapidjson::Value& context, std::s
 
 void Notifier::notify(Priority priority, std::string_view context_json, std::string_view event_type,
                       std::string_view payload_json) {
+  // The same parser as decode(): what one Herald sends, another (or oslo) can decode.
   rapidjson::Document context;
-  if (context_json.empty()) {
-    context.SetObject();
-  } else {
-    context.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(context_json.data(),
-                                                                                          context_json.size());
-    if (context.HasParseError() || !context.IsObject())
-      throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
-  }
   rapidjson::Document payload;
-  payload.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload_json.data(),
-                                                                                        payload_json.size());
-  if (payload.HasParseError()) throw Error(Errc::invalid_argument, "notify: payload is not valid JSON");
+  try {
+    if (context_json.empty())
+      context.SetObject();
+    else
+      context = parse_json(context_json, "notify: context");
+    payload = parse_json(payload_json, "notify: payload");
+  } catch (const DecodeError& e) {
+    throw Error(Errc::invalid_argument, e.what());
+  }
+  if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
   notify(priority, context, event_type, payload);
 }
 

@@ -83,9 +83,12 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 
 rapidjson::Document parse_json_flag(const std::string& text, const char* flag, bool object) {
   rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError() || (object && !doc.IsObject()))
-    throw CLI::ValidationError(flag, object ? "not a JSON object" : "not valid JSON");
+  try {
+    doc = herald::parse_json(text, "the value");  // the rules decode() applies
+  } catch (const herald::DecodeError& e) {
+    throw CLI::ValidationError(flag, e.what());
+  }
+  if (object && !doc.IsObject()) throw CLI::ValidationError(flag, "not a JSON object");
   return doc;
 }
 
@@ -140,8 +143,13 @@ StdinResult send_lines(Notifier& notifier, const SendArgs& args, Priority defaul
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string::npos) return;
     rapidjson::Document doc;
-    doc.Parse(line.c_str(), line.size());
-    if (doc.HasParseError() || !doc.IsObject()) {
+    try {
+      doc = herald::parse_json(line, "the line");
+    } catch (const herald::DecodeError& e) {
+      reject(e.what());
+      return;
+    }
+    if (!doc.IsObject()) {
       reject("not a JSON object");
       return;
     }

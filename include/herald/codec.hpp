@@ -40,6 +40,17 @@ std::string encode(const Notification& notification, EnvelopeVersion version);
 /// **Thread safety:** pure function.
 Notification decode(std::string_view body);
 
+/// Parses JSON text with the rules decode() applies to message bodies: what Python's `json`
+/// module accepts (NaN, Infinity and -Infinity included), numbers converted at full double
+/// precision, valid UTF-8 only, no nesting deeper than 512, nothing after the value (an embedded
+/// NUL byte included), never recursive. Every JSON text Herald takes goes through it:
+/// decode(), Notification::set_payload_json/set_context_json, the text form of
+/// Notifier::notify and the CLI's `--payload`, `--context` and stdin lines.
+/// @param what names the text in the error ("payload", "stdin line"); the text is never quoted.
+/// @throws DecodeError (Errc::decode_error) saying why and at which byte.
+/// **Thread safety:** pure function.
+rapidjson::Document parse_json(std::string_view json, std::string_view what);
+
 /// Formats a UTC time as oslo does: "YYYY-MM-DD HH:MM:SS.ffffff".
 std::string format_timestamp(std::chrono::system_clock::time_point time);
 

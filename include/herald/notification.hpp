@@ -59,10 +59,10 @@ class Notification {
   /// Allocator to build payload/context values with.
   rapidjson::Document::AllocatorType& allocator() noexcept;
 
-  /// Replaces the payload with the parsed JSON text.
+  /// Replaces the payload with the parsed JSON text (parse_json()'s rules, as decode()).
   /// @throws DecodeError if `json` is not valid JSON.
   void set_payload_json(std::string_view json);
-  /// Replaces the context with the parsed JSON text, which must be an object.
+  /// Replaces the context with the parsed JSON text, which must be an object (parse_json()).
   /// @throws DecodeError if `json` is not a valid JSON object.
   void set_context_json(std::string_view json);
   /// Replaces the payload with a deep copy of `value`.

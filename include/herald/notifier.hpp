@@ -146,7 +146,8 @@ class Notifier {
   /// Sends one notification. `context` must be an object; `payload` any JSON value.
   void notify(Priority priority, const rapidjson::Value& context, std::string_view event_type,
               const rapidjson::Value& payload);
-  /// Same with JSON text for the context (empty = `{}`) and the payload.
+  /// Same with JSON text for the context (empty = `{}`) and the payload, parsed by parse_json()
+  /// (decode()'s rules); text it refuses throws Error(Errc::invalid_argument) saying why.
   void notify(Priority priority, std::string_view context_json, std::string_view event_type,
               std::string_view payload_json);
 

@@ -106,8 +106,16 @@ TEST(CodecEncode, ContextMustBeAnObject) {
 }
 
 TEST(CodecEncode, TooDeepPayloadIsRejectedAndBufferRestored) {
+  // Built through the value API: set_payload_json refuses such text already (parse_json's limit).
   Notification n;
-  n.set_payload_json(std::string(600, '[') + std::string(600, ']'));
+  rapidjson::Document deep;
+  rapidjson::Value value(rapidjson::kArrayType);
+  for (int i = 1; i < 600; ++i) {
+    rapidjson::Value outer(rapidjson::kArrayType);
+    outer.PushBack(value, deep.GetAllocator());
+    value = outer;
+  }
+  n.set_payload(value);
   std::string out = "keep";
   EXPECT_THROW(encode(n, EnvelopeVersion::v1, out), Error);
   EXPECT_EQ(out, "keep");

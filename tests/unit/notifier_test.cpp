@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -174,3 +176,54 @@ TEST(Notifier, ConcurrentUseFromManyThreadsCountsEverything) {
 }
 
 }  // namespace
+
+// Every JSON text input follows decode()'s rules (issue 12 item 3): what one Herald accepts from
+// a caller, another (or oslo) decodes, and the other way round.
+TEST(JsonTextInputs, PayloadJsonTextNotifyAndDecodeAcceptAndRejectTheSameTexts) {
+  auto transport = Transport::open("memory://");
+  Notifier notifier(transport, test_options());
+  auto through_decode = [](const std::string& payload) {
+    return decode(R"({"priority": "INFO", "event_type": "e", "payload": )" + payload + "}");
+  };
+  // Python's json.dumps writes NaN and Infinity; oslo sends them, so Herald takes them anywhere.
+  const std::string special = R"({"x": NaN, "y": -Infinity, "z": Infinity})";
+  Notification n;
+  EXPECT_NO_THROW(n.set_payload_json(special));
+  EXPECT_TRUE(std::isnan(n.payload()["x"].GetDouble()));
+  EXPECT_NO_THROW(notifier.info("{}", "e", special));
+  EXPECT_TRUE(std::isinf(through_decode(special).payload()["y"].GetDouble()));
+
+  // Nesting past the limit, trailing data, an embedded NUL: refused by each, at the input.
+  const std::string deep = std::string(600, '[') + std::string(600, ']');
+  const std::string nul_inside = std::string("{}\0{}", 5);
+  for (const std::string& bad : {deep, std::string(R"({"a": 1} {"b": 2})"), nul_inside}) {
+    Notification m;
+    EXPECT_THROW(m.set_payload_json(bad), DecodeError) << bad.substr(0, 20);
+    try {
+      notifier.info("{}", "e", bad);
+      ADD_FAILURE() << "notify accepted " << bad.substr(0, 20);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), make_error_code(Errc::invalid_argument));
+    }
+    EXPECT_THROW(through_decode(bad), DecodeError) << bad.substr(0, 20);
+  }
+
+  // Numbers at full precision: the same double as strtod for each, by every path.
+  const char* numbers[] = {"0.1", "2.2250738585072011e-308", "1.7976931348623157e308", "4.9406564584124654e-324",
+                           "9007199254740993.0", "0.30000000000000004", "123456789012345678901234567890e-10",
+                           "1.00000000000000011102230246251565404236316680908203125",
+                           "7.3177701707893310e+15", "2.4703282292062328e-324"};
+  for (const char* text : numbers) {
+    const double expected = std::strtod(text, nullptr);
+    Notification m;
+    m.set_payload_json(std::string("[") + text + "]");
+    EXPECT_EQ(m.payload()[0].GetDouble(), expected) << text << " set_payload_json";
+    EXPECT_EQ(through_decode(std::string("[") + text + "]").payload()[0].GetDouble(), expected) << text << " decode";
+    EXPECT_EQ(parse_json(text, "number").GetDouble(), expected) << text << " parse_json";
+  }
+  const std::size_t before = notifier.capture()->notifications().size();
+  notifier.info("{}", "e", "[2.2250738585072011e-308]");
+  const auto got = notifier.capture()->notifications();
+  ASSERT_EQ(got.size(), before + 1);
+  EXPECT_EQ(got.back().payload()[0].GetDouble(), std::strtod("2.2250738585072011e-308", nullptr));
+}
