@@ -27,6 +27,26 @@ constexpr long hex4(std::string_view text, std::size_t pos) noexcept {
   return value;
 }
 
+/// Decodes the `\u` escape whose four hex digits start at `text[pos]` (just after the `\u`); a
+/// high surrogate takes the `\uXXXX` low surrogate that must follow it. Sets `end` past what
+/// it read. Returns the code point, or -1 for bad hex digits and for a lone or reversed
+/// surrogate (which Python's json accepts but no valid UTF-8 can hold). The one \u decoder of
+/// the codec's scanners.
+constexpr long decode_u_escape(std::string_view text, std::size_t pos, std::size_t& end) noexcept {
+  const long unit = hex4(text, pos);
+  if (unit < 0 || (unit >= 0xDC00 && unit <= 0xDFFF)) return -1;
+  pos += 4;
+  if (unit < 0xD800 || unit > 0xDBFF) {
+    end = pos;
+    return unit;
+  }
+  if (text.size() - pos < 6 || text[pos] != '\\' || text[pos + 1] != 'u') return -1;
+  const long low = hex4(text, pos + 2);
+  if (low < 0xDC00 || low > 0xDFFF) return -1;
+  end = pos + 6;
+  return 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+}
+
 /// The byte a one-character JSON escape stands for (`n` → '\n', `"` → '"', ...), or -1 for
 /// `u` (a \uXXXX escape) and for anything that is not a JSON escape.
 constexpr int simple_escape_value(char kind) noexcept {

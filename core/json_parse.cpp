@@ -1,6 +1,7 @@
 #include "core/json_parse.hpp"
 
 #include "core/json_escape.hpp"
+#include "core/json_scan.hpp"
 #include "core/python_json.hpp"
 #include "core/utf8.hpp"
 
@@ -18,10 +19,6 @@
 #include <limits>
 #include <string>
 #include <system_error>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace herald::detail {
 namespace {
@@ -273,27 +270,9 @@ class FastParser {
   }
 
   // Length of the run of bytes at `from` that need no attention inside a string (not '"', not
-  // '\\', not a control character); stops at the terminator at the latest.
+  // '\\', not a control character).
   std::size_t plain_run(std::size_t from) const noexcept {
-    std::size_t at = from;
-#if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    const __m128i control_max = _mm_set1_epi8(0x1F);
-    while (size_ - at >= 16) {
-      const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text_ + at));
-      const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
-                                           _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
-      const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-      if (mask != 0) return at + static_cast<std::size_t>(std::countr_zero(mask)) - from;
-      at += 16;
-    }
-#endif
-    for (;;) {
-      const auto byte = static_cast<unsigned char>(text_[at]);
-      if (byte == '"' || byte == '\\' || byte < 0x20) return at - from;
-      ++at;
-    }
+    return plain_run_length<StopAt::json_syntax>(text_ + from, size_ - from);
   }
 
   bool string(bool key) {
@@ -320,12 +299,6 @@ class FastParser {
     return key ? handler_.Key(scratch_.data(), length, true) : handler_.String(scratch_.data(), length, true);
   }
 
-  int hex4() noexcept {
-    const long unit = detail::hex4(std::string_view(text_, size_), pos_);
-    if (unit >= 0) pos_ += 4;
-    return static_cast<int>(unit);
-  }
-
   // The escape at the backslash at pos_, appended to scratch_ as RapidJSON decodes it.
   bool escape() {
     ++pos_;
@@ -336,19 +309,13 @@ class FastParser {
       return true;
     }
     if (kind != 'u') return false;
-    const int unit = hex4();
-    if (unit < 0) return false;
-    unsigned code_point = static_cast<unsigned>(unit);
-    if (code_point >= 0xD800 && code_point <= 0xDFFF) {
-      // Only a well-formed pair here; RapidJSON deals with anything else.
-      if (code_point > 0xDBFF || size_ - pos_ < 6 || text_[pos_] != '\\' || text_[pos_ + 1] != 'u') return false;
-      pos_ += 2;
-      const int low = hex4();
-      if (low < 0xDC00 || low > 0xDFFF) return false;
-      code_point = 0x10000 + ((code_point - 0xD800) << 10) + (static_cast<unsigned>(low) - 0xDC00);
-    }
+    // Only a code point or a well-formed pair here; RapidJSON deals with anything else.
+    std::size_t end = 0;
+    const long code_point = decode_u_escape(std::string_view(text_, size_), pos_, end);
+    if (code_point < 0) return false;
+    pos_ = end;
     char utf8[4];
-    scratch_.append(utf8, put_utf8(code_point, utf8));
+    scratch_.append(utf8, put_utf8(static_cast<char32_t>(code_point), utf8));
     return true;
   }
 

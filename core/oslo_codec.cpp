@@ -250,9 +250,9 @@ void encode(const Notification& notification, EnvelopeVersion version, std::stri
   out.reserve(original_size + encoded_size_hint);
   try {
     if (version == EnvelopeVersion::v2) {
-      out.append(R"({"oslo.version": "2.0", "oslo.message": ")");
+      out.append(detail::kV2EnvelopePrefix);
       write_message<true>(notification, out);
-      out.append("\"}", 2);
+      out.append(detail::kV2EnvelopeSuffix);
     } else {
       write_message<false>(notification, out);
     }

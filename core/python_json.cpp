@@ -8,55 +8,7 @@
 #include <cstring>
 #include <system_error>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace herald::detail {
-
-std::size_t plain_run_length(const char* text, std::size_t size) noexcept {
-  std::size_t pos = 0;
-#if defined(__SSE2__)
-  const __m128i space = _mm_set1_epi8(0x20);
-  const __m128i del = _mm_set1_epi8(0x7f);
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  while (size - pos >= 16) {
-    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
-    // Signed comparison: below 0x20 or 0x80 and above (negative as signed bytes).
-    const __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(block, space), _mm_cmpeq_epi8(block, del)),
-                                         _mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)));
-    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-    if (mask != 0) return pos + static_cast<std::size_t>(std::countr_zero(mask));
-    pos += 16;
-  }
-#endif
-  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
-  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
-  while (size - pos >= 8) {
-    std::uint64_t word = 0;
-    std::memcpy(&word, text + pos, sizeof word);
-    // Zero-byte tests (exact for the lowest flagged byte) for '"', '\\', DEL, below 0x20, and the
-    // high bit for non-ASCII bytes.
-    const std::uint64_t quotes = word ^ (kOnes * '"');
-    const std::uint64_t backslashes = word ^ (kOnes * '\\');
-    const std::uint64_t dels = word ^ (kOnes * 0x7f);
-    const std::uint64_t special = (((quotes - kOnes) & ~quotes) | ((backslashes - kOnes) & ~backslashes) |
-                                   ((dels - kOnes) & ~dels) | ((word - kOnes * 0x20) & ~word) | word) &
-                                  kHighBits;
-    if (special != 0) {
-      if constexpr (std::endian::native != std::endian::little) break;
-      return pos + static_cast<std::size_t>(std::countr_zero(special) / 8);
-    }
-    pos += 8;
-  }
-  while (pos < size) {
-    const auto byte = static_cast<unsigned char>(text[pos]);
-    if (byte < 0x20 || byte >= 0x7f || byte == '"' || byte == '\\') break;
-    ++pos;
-  }
-  return pos;
-}
 
 void append_python_float(double value, std::string& out) {
   if (std::isnan(value)) {

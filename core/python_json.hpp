@@ -11,6 +11,8 @@
 // backslashes and escaping quotes, so both layers are written in one pass without a temporary
 // buffer.
 
+#include "core/json_scan.hpp"
+
 #include "core/utf8.hpp"
 
 #include <herald/error.hpp>
@@ -31,10 +33,6 @@ inline constexpr int kMaxJsonDepth = 512;
 /// numbers, exponent form "1e+16" / "1.5e-05" outside [1e-4, 1e16), "NaN", "Infinity",
 /// "-Infinity".
 void append_python_float(double value, std::string& out);
-
-/// Length of the leading run of `text` that a string literal holds unchanged: printable ASCII
-/// other than '"' and '\\'. Several bytes at a time.
-std::size_t plain_run_length(const char* text, std::size_t size) noexcept;
 
 /// Python-compatible JSON writer appending to a caller-owned string.
 /// `Nested`: write the text as the escaped content of an enclosing JSON string.
@@ -65,7 +63,9 @@ class PythonJsonWriter {
   void string_body(std::string_view utf8) {
     std::size_t pos = 0;
     while (pos < utf8.size()) {
-      const std::size_t run = pos + plain_run_length(utf8.data() + pos, utf8.size() - pos);
+      // A string literal holds printable ASCII other than '"' and '\\' unchanged.
+      const std::size_t run =
+          pos + plain_run_length<StopAt::python_ascii_escapes>(utf8.data() + pos, utf8.size() - pos);
       out_.append(utf8.data() + pos, run - pos);
       if (run == utf8.size()) break;
       pos = run;

@@ -10,6 +10,7 @@ herald_test(herald_core_tests LABELS unit SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/transport_url_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/notification_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/error_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/json_scan_test.cpp
 )
 # The id generator and the JSON helpers are private (core/*.hpp).
 target_include_directories(herald_core_tests PRIVATE ${PROJECT_SOURCE_DIR})
