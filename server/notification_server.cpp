@@ -22,6 +22,9 @@
 #include <random>
 #include <thread>
 #include <unordered_set>
+#include <utility>
+#include <variant>
+#include <vector>
 
 namespace herald {
 namespace detail {
@@ -92,17 +95,33 @@ std::vector<BasicEndpoint<HandlerT>> timed(std::vector<BasicEndpoint<HandlerT>> 
 
 }  // namespace
 
+// How a server hands messages to its endpoints: the strategy, chosen once at construction.
+// Single: messages are dispatched one by one as the poll thread hands them out in chunks.
+struct SingleMode {
+  SingleMode(std::vector<Endpoint> endpoints, std::shared_ptr<spdlog::logger> logger)
+      : dispatcher(std::move(endpoints), std::move(logger)) {}
+  Dispatcher dispatcher;
+};
+// Batch: the poll thread collects up to batch_size messages or waits batch_timeout (oslo's
+// batch_poll_helper), and each batch goes to the batch endpoints as one call per priority.
+struct BatchMode {
+  BatchMode(std::vector<BatchEndpoint> endpoints, std::shared_ptr<spdlog::logger> logger)
+      : dispatcher(std::move(endpoints), std::move(logger)) {}
+  BatchDispatcher dispatcher;
+};
+using DispatchMode = std::variant<SingleMode, BatchMode>;
+
 class ServerCore {
  public:
+  /// `Mode` (SingleMode or BatchMode) is built in place from `mode_args`.
+  template <typename Mode, typename... ModeArgs>
   ServerCore(std::shared_ptr<Transport> transport, std::vector<Target> targets, ServerOptions options,
-             std::optional<Dispatcher> single, std::optional<BatchDispatcher> batch,
-             std::shared_ptr<ServerInstruments> instruments)
+             std::shared_ptr<ServerInstruments> instruments, std::in_place_type_t<Mode> mode, ModeArgs&&... mode_args)
       : transport_(std::move(transport)),
         options_(std::move(options)),
         logger_(logger_or_default(options_.logger)),
         instruments_(std::move(instruments)),
-        single_(std::move(single)),
-        batch_(std::move(batch)),
+        mode_(mode, std::forward<ModeArgs>(mode_args)...),
         dedup_(options_.dedup_window),
         redeliveries_(std::max<std::size_t>(options_.credit_window * 16, 65536)) {
     if (!transport_) throw ConfigError("transport: a transport is required");
@@ -111,7 +130,7 @@ class ServerCore {
     if (options_.credit_window == 0) throw ConfigError("credit_window: must be at least 1");
     if (options_.batch_timeout.count() < 0) throw ConfigError("batch_timeout: must not be negative");
     if (targets.empty()) throw ConfigError("targets: at least one target is required");
-    std::vector<Priority> priorities = single_ ? single_->priorities() : batch_->priorities();
+    std::vector<Priority> priorities = std::visit([](const auto& m) { return m.dispatcher.priorities(); }, mode_);
     if (priorities.empty()) throw ConfigError("endpoints: no endpoint handles any priority");
     spec_.credit_window = options_.credit_window;
     if (options_.broadcast && !options_.pool.empty())
@@ -232,10 +251,7 @@ class ServerCore {
 
   void poll_loop() {
     try {
-      if (single_)
-        poll_single();
-      else
-        poll_batches();
+      std::visit([this](auto& m) { poll(m); }, mode_);
     } catch (const std::exception& e) {
       // Listener threads never let an exception escape.
       logger_->error("notification server: poll loop failed: {}", e.what());
@@ -298,7 +314,7 @@ class ServerCore {
     if (instruments_) instruments_->settled(settlement);
   }
 
-  void poll_single() {
+  void poll(SingleMode& mode) {
     while (!stopping_.load(std::memory_order_relaxed)) {
       IncomingBatch batch = listener_->poll(kPollTimeout, kPollBatch);
       if (batch.empty()) continue;
@@ -310,14 +326,14 @@ class ServerCore {
         std::size_t end = std::min(batch.size(), begin + task_size);
         chunk->reserve(end - begin);
         for (std::size_t i = begin; i < end; ++i) chunk->push_back(std::move(batch[i]));
-        post_task([this, chunk] {
-          for (auto& message : *chunk) process_one(*message);
+        post_task([this, &mode, chunk] {
+          for (auto& message : *chunk) process_one(mode, *message);
         });
       }
     }
   }
 
-  void poll_batches() {
+  void poll(BatchMode& mode) {
     while (!stopping_.load(std::memory_order_relaxed)) {
       // oslo's batch_poll_helper: the timeout runs from the start of the poll, not from the
       // first message.
@@ -331,7 +347,7 @@ class ServerCore {
       }
       if (collected->empty()) continue;
       took(collected->size());
-      post_task([this, collected] { process_batch(*collected); });
+      post_task([this, &mode, collected] { process_batch(mode, *collected); });
     }
   }
 
@@ -412,16 +428,16 @@ class ServerCore {
     ack_handled(message, key);
   }
 
-  void process_one(IncomingMessage& message) {
+  void process_one(const SingleMode& mode, IncomingMessage& message) {
     if (release_if_stopping(message)) return;
     std::optional<Notification> n = decode_or_dead_letter(message);
     if (!n) return;
     std::string key = message_key(*n, message);
     if (skip_duplicate(message, key)) return;
-    settle(message, *n, key, single_->dispatch(*n));
+    settle(message, *n, key, mode.dispatcher.dispatch(*n));
   }
 
-  void process_batch(IncomingBatch& batch) {
+  void process_batch(const BatchMode& mode, IncomingBatch& batch) {
     std::vector<IncomingMessage*> live;
     std::vector<Notification> notifications;
     std::vector<std::string> keys;
@@ -443,7 +459,7 @@ class ServerCore {
     std::vector<const Notification*> pointers;
     pointers.reserve(notifications.size());
     for (const Notification& n : notifications) pointers.push_back(&n);
-    std::vector<DispatchResult> results = batch_->dispatch_each(pointers);
+    std::vector<DispatchResult> results = mode.dispatcher.dispatch_each(pointers);
     for (std::size_t i = 0; i < live.size(); ++i) settle(*live[i], notifications[i], keys[i], results[i]);
   }
 
@@ -451,8 +467,7 @@ class ServerCore {
   ServerOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<ServerInstruments> instruments_;
-  std::optional<Dispatcher> single_;
-  std::optional<BatchDispatcher> batch_;
+  DispatchMode mode_;
   ListenSpec spec_;
   RecentKeys dedup_;
   RecentKeys redeliveries_;
@@ -479,10 +494,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
-  core_ = std::make_shared<detail::ServerCore>(
-      std::move(transport), std::move(targets), std::move(options),
-      std::optional<Dispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger), std::nullopt,
-      instruments);
+  auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
+  core_ = std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+                                               std::in_place_type<detail::SingleMode>, std::move(timed_endpoints), logger);
 }
 
 NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
@@ -490,10 +504,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   auto logger = detail::logger_or_default(options.logger);
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
-  core_ = std::make_shared<detail::ServerCore>(
-      std::move(transport), std::move(targets), std::move(options), std::nullopt,
-      std::optional<BatchDispatcher>(std::in_place, detail::timed(std::move(endpoints), instruments), logger),
-      instruments);
+  auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
+  core_ = std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+                                               std::in_place_type<detail::BatchMode>, std::move(timed_endpoints), logger);
 }
 
 NotificationServer::~NotificationServer() = default;
