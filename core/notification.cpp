@@ -1,3 +1,5 @@
+#include "core/json_parse.hpp"
+
 #include <herald/codec.hpp>
 #include <herald/error.hpp>
 #include <herald/notification.hpp>
@@ -54,12 +56,19 @@ rapidjson::Value& Notification::context() noexcept { return doc_.MemberBegin()[1
 const rapidjson::Value& Notification::context() const noexcept { return doc_.MemberBegin()[1].value; }
 rapidjson::Document::AllocatorType& Notification::allocator() noexcept { return doc_.GetAllocator(); }
 
-void Notification::set_payload_json(std::string_view json) { set_payload(parse_json(json, "payload")); }
+// Parsed straight into this notification's pool and moved into place: no second document and
+// no deep copy (the values were allocated where they end up).
+void Notification::set_payload_json(std::string_view json) {
+  rapidjson::Document parsed(&doc_.GetAllocator());
+  detail::parse_json_into(parsed, json, "payload");
+  payload().Swap(parsed);
+}
 
 void Notification::set_context_json(std::string_view json) {
-  rapidjson::Document parsed = parse_json(json, "context");
+  rapidjson::Document parsed(&doc_.GetAllocator());
+  detail::parse_json_into(parsed, json, "context");
   if (!parsed.IsObject()) throw DecodeError("context must be a JSON object");
-  set_context(parsed);
+  context().Swap(parsed);
 }
 
 void Notification::set_payload(const rapidjson::Value& value) { payload().CopyFrom(value, doc_.GetAllocator()); }

@@ -1,9 +1,9 @@
 #include "notifier/notifier_core.hpp"
 
+#include "core/json_parse.hpp"
 #include "core/logging.hpp"
 #include "drivers/driver.hpp"
 
-#include <herald/codec.hpp>
 #include <herald/error.hpp>
 
 #include <spdlog/logger.h>
@@ -322,6 +322,26 @@ Notifier Notifier::prepare(const PrepareOptions& overrides) const {
   return Notifier(core_, overrides.publisher_id.value_or(publisher_id_), retry);
 }
 
+namespace {
+
+// Adds the members [begin, end) to the notification's context: copied, or moved when `Move`
+// (then they must live in the notification's own pool). Keys that look like credentials are
+// left out when `sanitize` (oslo 14's default).
+template <bool Move, typename Member>
+void add_context(Notification& notification, Member begin, Member end, bool sanitize) {
+  rapidjson::Value& target = notification.context();
+  auto& allocator = notification.allocator();
+  for (auto it = begin; it != end; ++it) {
+    if (sanitize && !detail::is_safe_context_key({it->name.GetString(), it->name.GetStringLength()})) continue;
+    if constexpr (Move)
+      target.AddMember(it->name, it->value, allocator);
+    else
+      target.AddMember(rapidjson::Value(it->name, allocator), rapidjson::Value(it->value, allocator), allocator);
+  }
+}
+
+}  // namespace
+
 void Notifier::notify(Priority priority, const rapidjson::Value& context, std::string_view event_type,
                       const rapidjson::Value& payload) {
   if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context must be a JSON object");
@@ -329,35 +349,31 @@ void Notifier::notify(Priority priority, const rapidjson::Value& context, std::s
   notification.priority = priority;
   notification.event_type = std::string(event_type);
   notification.set_payload(payload);
-  if (core_->options().sanitize_context) {
-    rapidjson::Value& target = notification.context();
-    for (auto it = context.MemberBegin(); it != context.MemberEnd(); ++it) {
-      if (!detail::is_safe_context_key({it->name.GetString(), it->name.GetStringLength()})) continue;
-      target.AddMember(rapidjson::Value(it->name, notification.allocator()),
-                       rapidjson::Value(it->value, notification.allocator()), notification.allocator());
-    }
-  } else {
-    notification.set_context(context);
-  }
+  add_context<false>(notification, context.MemberBegin(), context.MemberEnd(), core_->options().sanitize_context);
   send(std::move(notification));
 }
 
 void Notifier::notify(Priority priority, std::string_view context_json, std::string_view event_type,
                       std::string_view payload_json) {
-  // The same parser as decode(): what one Herald sends, another (or oslo) can decode.
-  rapidjson::Document context;
-  rapidjson::Document payload;
+  // The same parser as decode() (what one Herald sends, another or oslo can decode), straight
+  // into the notification's own pool: nothing is parsed twice or deep-copied.
+  Notification notification;
+  notification.priority = priority;
+  notification.event_type = std::string(event_type);
   try {
-    if (context_json.empty())
-      context.SetObject();
-    else
-      context = parse_json(context_json, "notify: context");
-    payload = parse_json(payload_json, "notify: payload");
+    rapidjson::Document payload(&notification.allocator());
+    detail::parse_json_into(payload, payload_json, "notify: payload");
+    notification.payload().Swap(payload);
+    if (!context_json.empty()) {
+      rapidjson::Document context(&notification.allocator());
+      detail::parse_json_into(context, context_json, "notify: context");
+      if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
+      add_context<true>(notification, context.MemberBegin(), context.MemberEnd(), core_->options().sanitize_context);
+    }
   } catch (const DecodeError& e) {
     throw Error(Errc::invalid_argument, e.what());
   }
-  if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
-  notify(priority, context, event_type, payload);
+  send(std::move(notification));
 }
 
 void Notifier::send(Notification&& notification) {
