@@ -8,6 +8,7 @@
 //
 // Prints one line:
 //   latency rate <target>/s achieved <r>/s count <n> p50 <us> us p99 <us> us max <us> us
+//     (p50 of the first tenth <us> us, of the last tenth <us> us)
 // The first `warmup` notifications (same rate) are not counted. Exits 1 if not every
 // notification was handled within 60 s of the last send.
 #include <herald/herald.hpp>
@@ -105,13 +106,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::vector<std::int64_t> measured(latencies.begin() + static_cast<std::ptrdiff_t>(warmup), latencies.end());
+  // p50 of the first and of the last tenth, in send order: a growing backlog shows as last >> first.
+  auto tenth_p50 = [&](std::size_t from) {
+    std::vector<std::int64_t> part(measured.begin() + static_cast<std::ptrdiff_t>(from),
+                                   measured.begin() + static_cast<std::ptrdiff_t>(from + measured.size() / 10));
+    if (part.empty()) return 0.0;
+    std::nth_element(part.begin(), part.begin() + static_cast<std::ptrdiff_t>(part.size() / 2), part.end());
+    return static_cast<double>(part[part.size() / 2]) / 1000.0;
+  };
+  const double first_p50 = tenth_p50(0), last_p50 = tenth_p50(measured.size() - measured.size() / 10);
   std::sort(measured.begin(), measured.end());
   auto at = [&](double q) {
     return static_cast<double>(measured[std::min(measured.size() - 1, static_cast<std::size_t>(q * measured.size()))]) /
            1000.0;
   };
-  std::printf("latency rate %.0f/s achieved %.0f/s count %zu p50 %.1f us p99 %.1f us max %.1f us\n", rate,
-              static_cast<double>(count) / send_seconds, count, at(0.50), at(0.99),
-              static_cast<double>(measured.back()) / 1000.0);
+  std::printf(
+      "latency rate %.0f/s achieved %.0f/s count %zu p50 %.1f us p99 %.1f us max %.1f us "
+      "(p50 of the first tenth %.1f us, of the last tenth %.1f us)\n",
+      rate, static_cast<double>(count) / send_seconds, count, at(0.50), at(0.99),
+      static_cast<double>(measured.back()) / 1000.0, first_p50, last_p50);
   return 0;
 }
