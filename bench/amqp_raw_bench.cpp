@@ -8,6 +8,11 @@
 // (/exchanges/X/RK, /queues/Q). Herald declares every queue, with the URL options of the second
 // argument (RabbitMQ 4.0 with transient queues denied needs amqp_durable_queues=true or
 // rabbit_quorum_queue=true).
+//
+//   RMQ_PORT=5672 herald_amqp_bench [count=100000] [url-options] [phases]
+// phases: a comma-separated subset of raw-send,raw-receive,driver-send,driver-receive,notifier,server
+// (default all, in that order; bench/compare runs raw-send,raw-receive,notifier,server). "server"
+// alone drains the bench-api.info queue an earlier "notifier" run filled (it waits for count).
 #include "drivers/driver.hpp"
 
 #include <herald/herald.hpp>
@@ -198,6 +203,8 @@ int main(int argc, char** argv) {
   std::string body = herald::encode(sample, herald::EnvelopeVersion::v2);
   const std::string exchange = "herald-bench";
   const std::string raw_key = "bench.raw", herald_key = "bench.herald";
+  const std::string phases = argc > 3 ? "," + std::string(argv[3]) + "," : "";
+  auto run_phase = [&](const char* name) { return phases.empty() || phases.find("," + std::string(name) + ",") != std::string::npos; };
 
   auto transport = herald::Transport::open(herald_url);
   auto& driver = transport->driver();
@@ -209,24 +216,24 @@ int main(int argc, char** argv) {
   }
   std::printf("broker 127.0.0.1:%s, %d messages of %zu bytes, window/credit %d, Herald URL options \"%s\"\n",
               port.c_str(), count, body.size(), kWindow, url_options.c_str());
-  {
+  if (run_phase("raw-send")) {
     Phase phase{"raw send"};
     RawSender sender(url, exchange, raw_key, count, body);
     proton::container(sender).run();
     phase.report(count);
   }
-  {
+  if (run_phase("raw-receive")) {
     Phase phase{"raw receive"};
     RawReceiver receiver(url, raw_key, count);
     proton::container(receiver).run();
     phase.report(count);
   }
-  {
+  if (run_phase("driver-send")) {
     Phase phase{"herald send"};
     herald_send(driver, exchange, herald_key, count, body);
     phase.report(count);
   }
-  {
+  if (run_phase("driver-receive")) {
     Phase phase{"herald receive"};
     herald_receive(driver, {herald_key, exchange, herald_key}, count);
     phase.report(count);
@@ -236,7 +243,9 @@ int main(int argc, char** argv) {
   herald::TransportOptions api_options;
   api_options.control_exchange = exchange;
   auto api_transport = herald::Transport::open(herald_url, api_options);
-  {
+  // Only before the notifier phase: run alone, the server phase drains what an earlier
+  // "notifier" run left in the queue, and this warm-up would consume part of it.
+  if (run_phase("notifier")) {
     herald::Notifier warmup(api_transport, {.publisher_id = "bench", .topics = {"bench-api"}});
     warmup.info("{}", "bench.warmup", "{}");  // declares the exchange, queue and binding
     warmup.flush(std::chrono::seconds(10));
@@ -248,7 +257,7 @@ int main(int argc, char** argv) {
     while (drained.load() < 1) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  {
+  if (run_phase("notifier")) {
     Phase phase{"herald notifier"};
     herald::Notifier notifier(api_transport, {.publisher_id = "compute.host1", .topics = {"bench-api"}});
     for (int i = 0; i < count; ++i)
@@ -259,7 +268,7 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(flushed.pending));
     phase.report(count);
   }
-  {
+  if (run_phase("server")) {
     Phase phase{"herald server"};
     std::atomic<int> handled{0};
     herald::Endpoint endpoint{"count"};
