@@ -13,20 +13,23 @@
 #include <proton/ssl.hpp>
 
 #include <openssl/x509.h>
-#include <proton/tracker.hpp>
-#include <proton/transport.hpp>
-#include <proton/codec/map.hpp>
 #include <proton/delivery.h>
 #include <proton/disposition.h>
+#include <proton/codec/map.hpp>
+#include <proton/tracker.hpp>
+#include <proton/transport.hpp>
 
 #include <charconv>
 #include <cstring>
 #include <future>
+#include <optional>
 
 namespace herald::detail {
 namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
+// How long a closing connection waits for the broker's close reply.
+constexpr auto kCloseReplyTimeout = std::chrono::milliseconds(1000);
 constexpr std::string_view kLinkPrefix = "herald-";
 constexpr std::string_view kManagementPrefix = "herald.management.";
 constexpr const char* kManagementNode = "/management";
@@ -239,28 +242,32 @@ void AmqpConnection::stop_listener(const std::shared_ptr<ListenerCore>& core) {
         for (ConsumerId id : mine) machine_.stop_consumer(std::chrono::steady_clock::now(), id, ids);
         execute();
         // RabbitMQ 3.10 answers a detach on an idle queue only after 30 s: do not wait that long.
-        container_->schedule(to_duration(options_.detach_timeout), [this, mine] {
-          for (ConsumerId id : mine) {
-            auto it = consumers_.find(id);
-            if (it == consumers_.end()) continue;
-            LinkId link = machine_.consumer_link(id);
-            if (link != 0) {
-              logger_->debug("amqp: queue '{}': no detach reply within detach_timeout, closing anyway",
-                             it->second.queue);
-              auto receiver = receivers_.find(link);
-              if (receiver != receivers_.end()) {
-                end_session(receiver->second.session());
-                receivers_.erase(receiver);
-              }
-              machine_.on_link_detached(std::chrono::steady_clock::now(), link);
-            }
-          }
-          execute();
-          flush_io();
-        });
+        // A deadline tick() checks, not a timer: a pending Proton timer keeps the container
+        // running until it fires, so closing the transport would wait out the detach timeout.
+        detach_deadlines_.push_back({std::chrono::steady_clock::now() + options_.detach_timeout, std::move(mine)});
       }))
     return;
   core->wait_detached(options_.detach_timeout + std::chrono::milliseconds(500));
+}
+
+// Detaches what did not answer its detach within detach_timeout (I/O thread, from tick()).
+void AmqpConnection::force_detach(const std::vector<ConsumerId>& mine) {
+  for (ConsumerId id : mine) {
+    auto it = consumers_.find(id);
+    if (it == consumers_.end()) continue;
+    LinkId link = machine_.consumer_link(id);
+    if (link != 0) {
+      logger_->debug("amqp: queue '{}': no detach reply within detach_timeout, closing anyway", it->second.queue);
+      auto receiver = receivers_.find(link);
+      if (receiver != receivers_.end()) {
+        end_session(receiver->second.session());
+        receivers_.erase(receiver);
+      }
+      machine_.on_link_detached(std::chrono::steady_clock::now(), link);
+    }
+  }
+  execute();
+  flush_io();
 }
 
 // ---- I/O thread: executing the machine's actions -----------------------------------------
@@ -278,7 +285,7 @@ proton::ssl_client_options AmqpConnection::tls_options() const {
   const auto mode = options_.ssl_verify ? proton::ssl::VERIFY_PEER_NAME : proton::ssl::ANONYMOUS_PEER;
   if (options_.ssl_cert_file.empty())
     return options_.ssl_ca_file.empty() ? proton::ssl_client_options(mode)
-                                         : proton::ssl_client_options(options_.ssl_ca_file, mode);
+                                        : proton::ssl_client_options(options_.ssl_ca_file, mode);
   // With a client certificate Proton needs a trust store file: OpenSSL's default bundle
   // (Debian: /usr/lib/ssl/cert.pem, the ca-certificates bundle) unless ssl_ca_file names one.
   const std::string trust = options_.ssl_ca_file.empty() ? X509_get_default_cert_file() : options_.ssl_ca_file;
@@ -499,7 +506,17 @@ void AmqpConnection::tick() {
     sessions_ending_ = 0;
     run_deferred_attaches();
   }
-  machine_.on_tick(std::chrono::steady_clock::now());
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = detach_deadlines_.begin(); it != detach_deadlines_.end();) {
+    if (it->first > now) {
+      ++it;
+      continue;
+    }
+    const std::vector<ConsumerId> due = std::move(it->second);
+    it = detach_deadlines_.erase(it);
+    force_detach(due);
+  }
+  machine_.on_tick(now);
   execute();
   flush_io();
   if (!stopping_) container_->schedule(to_duration(kTickInterval), [this] { tick(); });
@@ -535,14 +552,21 @@ void AmqpConnection::begin_shutdown() {
   // would be a reference cycle, which LeakSanitizer reports).
   auto check = std::make_shared<std::function<void()>>();
   std::weak_ptr<std::function<void()>> weak_check = check;
-  *check = [this, deadline, weak_check] {
+  // After the close, the same check waits for the broker's close reply (on_transport_close
+  // stops the container), but not forever. Short steps, not one long timer: a pending Proton
+  // timer keeps the container, and the process, alive until it fires.
+  std::optional<std::chrono::steady_clock::time_point> closed_at;
+  *check = [this, deadline, weak_check, closed_at]() mutable {
     if (!connected_) return;
-    if (machine_.stopped_and_detached() || std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (closed_at) {
+      if (now - *closed_at >= kCloseReplyTimeout) {
+        container_->stop();
+        return;
+      }
+    } else if (machine_.stopped_and_detached() || now >= deadline) {
       connection_.close();
-      flush_io();
-      // Do not wait forever for the broker's close reply.
-      container_->schedule(to_duration(std::chrono::milliseconds(1000)), [this] { container_->stop(); });
-      return;
+      closed_at = now;
     }
     flush_io();
     if (auto again = weak_check.lock())
@@ -615,8 +639,10 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   if (auth_failed_) {
     const std::string& user = options_.hosts.front().username;
     if (user.empty() && !options_.ssl_cert_file.empty())
-      reason = "authentication failed for the client certificate's identity (SASL EXTERNAL; RabbitMQ: a user "
-               "named as the certificate's CN): " + reason;
+      reason =
+          "authentication failed for the client certificate's identity (SASL EXTERNAL; RabbitMQ: a user "
+          "named as the certificate's CN): " +
+          reason;
     else
       reason = "authentication failed for user '" + user + "': " + reason;
   } else if (tls_failed_) {
@@ -637,9 +663,7 @@ std::string AmqpConnection::target_address(const std::string& v1_address) const 
   return v2_ ? v2_address(v1_address) : v1_address;
 }
 
-bool AmqpConnection::is_management(const proton::link& link) {
-  return link.name().starts_with(kManagementPrefix);
-}
+bool AmqpConnection::is_management(const proton::link& link) { return link.name().starts_with(kManagementPrefix); }
 
 // Both halves share one name and carry properties {paired: true}, as RabbitMQ's management
 // node requires; requests go pre-settled, responses come back on the receiver.
@@ -673,8 +697,7 @@ void AmqpConnection::pump_management() {
 }
 
 void AmqpConnection::management_lost(const std::string& why) {
-  if (management_sender_ || management_receiver_)
-    logger_->debug("amqp: management link pair closed: {}", why);
+  if (management_sender_ || management_receiver_) logger_->debug("amqp: management link pair closed: {}", why);
   management_sender_ = proton::sender();
   management_receiver_ = proton::receiver();
   management_open_ = 0;

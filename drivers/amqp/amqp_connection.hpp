@@ -98,6 +98,7 @@ class AmqpConnection final : private proton::messaging_handler {
   void run(action::Log& a);
   void drain();
   void tick();
+  void force_detach(const std::vector<ConsumerId>& mine);
   void begin_shutdown();
   bool post(std::function<void()> work);
   void flush_io();
@@ -151,10 +152,12 @@ class AmqpConnection final : private proton::messaging_handler {
   proton::connection connection_;
   bool connected_ = false;
   bool stopping_ = false;
+  /// Consumers stopped and not detached yet, with the time tick() stops waiting for the reply.
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::vector<ConsumerId>>> detach_deadlines_;
   std::size_t current_host_ = 0;
   bool ever_connected_ = false;
   bool auth_failed_ = false;    // set by the error callbacks before on_transport_close
-  bool tls_failed_ = false;    // the TLS handshake of this attempt failed
+  bool tls_failed_ = false;     // the TLS handshake of this attempt failed
   std::string last_error_;      // idem
   bool broker_closed_ = false;  // the broker sent a close frame (on_connection_error)
   std::unordered_map<LinkId, proton::sender> senders_;

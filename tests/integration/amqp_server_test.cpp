@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cstdio>
 #include <thread>
 
 namespace herald::test {
@@ -48,6 +49,42 @@ TEST(AmqpServer, NotifierToNotificationServerAllPriorities) {
   server.stop();
   server.wait();
   for (Priority priority : kAllPriorities) EXPECT_EQ(received[index_of(priority)], kPerPriority) << to_string(priority);
+}
+
+// A stopped listener's detach deadline and the wait for the broker's close reply used to be
+// Proton timers, which keep the I/O thread running until they fire: closing the transport (and
+// so `herald listen --count N` exiting) waited out detach_timeout after the broker had answered.
+TEST(AmqpServer, ClosingTheTransportAfterAServerStoppedDoesNotWaitOutTheDetachTimeout) {
+  using Clock = std::chrono::steady_clock;
+  const std::string topic = unique_name("closing");
+  Clock::time_point closing_from;
+  {
+    TransportOptions options;
+    options.control_exchange = unique_name("exchange");
+    auto transport = Transport::open(broker_url("?detach_timeout=30"), options);
+    std::atomic<int> received{0};
+    Endpoint endpoint("count");
+    endpoint.on(Priority::info, [&](const Notification&) {
+      ++received;
+      return Result::handled;
+    });
+    NotificationServer server(transport, {Target{.topic = topic}}, {endpoint}, {.workers = 1});
+    server.start();
+    Notifier notifier(transport, {.publisher_id = "svc", .topics = {topic}});
+    for (int i = 0; i < 10; ++i) notifier.info("{}", "e", "{}");
+    ASSERT_TRUE(notifier.flush(10s).ok());
+    for (auto until = Clock::now() + 10s; received < 10 && Clock::now() < until;) std::this_thread::sleep_for(10ms);
+    ASSERT_EQ(received, 10);
+    const auto stop_from = Clock::now();
+    server.stop();
+    server.wait();
+    std::printf("server stop and wait: %lld ms\n",
+                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stop_from).count()));
+    closing_from = Clock::now();
+  }  // the notifier, the server and the transport go: the connection closes
+  const auto closing = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - closing_from);
+  std::printf("closing the transport: %lld ms\n", static_cast<long long>(closing.count()));
+  EXPECT_LT(closing, 15s) << "closing waited for the 30 s detach timeout";
 }
 
 }  // namespace
