@@ -7,9 +7,8 @@ class HeraldCategory final : public std::error_category {
  public:
   const char* name() const noexcept override { return "herald"; }
   std::string message(int value) const override {
+    if (value == 0) return "success";
     switch (static_cast<Errc>(value)) {
-      case Errc::ok:
-        return "success";
       case Errc::invalid_argument:
         return "invalid argument";
       case Errc::invalid_config:

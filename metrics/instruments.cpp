@@ -10,9 +10,8 @@ namespace {
 // Bounded label values: an Errc name, or "other" for errors of other categories.
 std::string reason_label(std::error_code error) {
   if (error.category() != error_category()) return "other";
+  if (!error) return "ok";
   switch (static_cast<Errc>(error.value())) {
-    case Errc::ok:
-      return "ok";
     case Errc::invalid_argument:
       return "invalid_argument";
     case Errc::invalid_config:

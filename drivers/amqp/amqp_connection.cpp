@@ -217,8 +217,9 @@ std::shared_ptr<ListenerCore> AmqpConnection::listen(std::vector<QueueBinding> b
         execute();
       }))
     throw TransportError(Errc::closed, "amqp: transport is closed");
-  auto [code, reason] = core->wait_attached(options_.connect_timeout);
-  if (code == Errc::ok) return core;
+  auto [failed, reason] = core->wait_attached(options_.connect_timeout);
+  if (!failed) return core;
+  const Errc code = *failed;
   stop_listener(core);
   if (code == Errc::timeout) {
     TransportStatus now = status();
@@ -628,7 +629,7 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   management_lost("connection lost");
   connection_ = proton::connection();
   if (stopping_) {
-    machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", Errc::ok);
+    machine_.on_disconnected(std::chrono::steady_clock::now(), "closed", std::nullopt);
     execute();
     container_->stop();
     return;
@@ -648,7 +649,9 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   } else if (tls_failed_) {
     reason = explain_tls_failure(reason, options_.hosts[current_host_].hostname, options_.ssl_ca_file);
   }
-  const Errc refused = auth_failed_ ? Errc::unauthorized : tls_failed_ ? Errc::tls_failed : Errc::ok;
+  const std::optional<Errc> refused = auth_failed_   ? std::optional(Errc::unauthorized)
+                                      : tls_failed_ ? std::optional(Errc::tls_failed)
+                                                    : std::nullopt;
   if (was_connected) logger_->warn("amqp: connection lost: {}", reason);
   management_->set_failure(refused, reason);
   // No close frame from the broker: a reset (kill -9, network, a 3.x session crash on a nack).

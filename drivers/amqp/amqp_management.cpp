@@ -24,7 +24,7 @@ void ManagementChannel::set_wake(std::function<bool()> wake) {
 
 std::optional<bool> ManagementChannel::wait_broker(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
-  broker_known_.wait_for(lock, timeout, [&] { return v2_.has_value() || closed_ || failure_.refused != Errc::ok; });
+  broker_known_.wait_for(lock, timeout, [&] { return v2_.has_value() || closed_ || failure_.refused.has_value(); });
   return v2_;
 }
 
@@ -33,7 +33,7 @@ ManagementChannel::Failure ManagementChannel::last_failure() {
   return failure_;
 }
 
-void ManagementChannel::set_failure(Errc refused, std::string reason) {
+void ManagementChannel::set_failure(std::optional<Errc> refused, std::string reason) {
   {
     std::lock_guard lock(mutex_);
     failure_ = {refused, std::move(reason)};
@@ -227,7 +227,7 @@ TopologySink& BrokerAwareSink::pick(const std::string& what) const {
   std::optional<bool> v2 = forced_v2_ ? forced_v2_ : channel_->wait_broker(timeout_);
   if (!v2) {
     ManagementChannel::Failure failure = channel_->last_failure();
-    if (failure.refused != Errc::ok) throw TransportError(failure.refused, "cannot declare " + what + ": " + failure.reason);
+    if (failure.refused) throw TransportError(*failure.refused, "cannot declare " + what + ": " + failure.reason);
     throw TransportError(Errc::unreachable, "cannot declare " + what +
                                                 ": no connection to the broker within declare_timeout" +
                                                 (failure.reason.empty() ? "" : " (" + failure.reason + ")"));

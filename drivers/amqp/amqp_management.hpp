@@ -60,7 +60,7 @@ class ManagementChannel {
   /// nullopt when no connection opened by then.
   std::optional<bool> wait_broker(std::chrono::milliseconds timeout);
   struct Failure {
-    Errc refused = Errc::ok;  ///< unauthorized or tls_failed: retrying soon will not help
+    std::optional<Errc> refused;  ///< unauthorized or tls_failed: retrying soon will not help
     std::string reason;
   };
   /// Why the last connection attempt failed (empty reason: none failed).
@@ -69,7 +69,7 @@ class ManagementChannel {
 
   // I/O thread.
   void set_broker(bool v2);
-  void set_failure(Errc refused, std::string reason);
+  void set_failure(std::optional<Errc> refused, std::string reason);
   /// The oldest request not yet sent (it moves to the in-flight table), if any.
   std::optional<ManagementRequest> take_unsent();
   void answer(std::uint64_t id, ManagementResponse response);

@@ -45,7 +45,7 @@ void LinkMachine::on_connected(TimePoint now) {
   connected_ = true;
   connecting_ = false;
   failed_attempts_ = 0;
-  refused_ = Errc::ok;
+  refused_.reset();
   connection_problem_.clear();
   std::vector<ConsumerId> finished;
   for (auto& [id, consumer] : consumers_) {
@@ -65,7 +65,7 @@ void LinkMachine::on_connected(TimePoint now) {
   update_status();
 }
 
-void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, Errc refused, bool aborted) {
+void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, std::optional<Errc> refused, bool aborted) {
   const bool was_connected = connected_;
   connected_ = false;
   connecting_ = false;
@@ -115,8 +115,9 @@ void LinkMachine::on_disconnected(TimePoint now, const std::string& reason, Errc
   update_status();
 }
 
-void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, Errc refused, bool was_connected) {
-  if (refused != Errc::ok) {
+void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, std::optional<Errc> refused,
+                                     bool was_connected) {
+  if (refused) {
     refused_ = refused;
     connection_problem_ = reason;
     reconnect_at_ = now + options_.auth_retry_delay;
@@ -124,7 +125,7 @@ void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, E
         "amqp: " + reason + "; retrying in " +
             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.auth_retry_delay).count()) + " s");
     for (auto& [id, consumer] : consumers_)
-      if (!consumer.ever_attached && !consumer.stopping) emit(action::ConsumerFailed{id, refused, reason});
+      if (!consumer.ever_attached && !consumer.stopping) emit(action::ConsumerFailed{id, *refused, reason});
     return;
   }
   ++failed_attempts_;
@@ -135,7 +136,7 @@ void LinkMachine::schedule_reconnect(TimePoint now, const std::string& reason, E
   if (failed_attempts_ >= hosts)
     delay = backoff_delay(static_cast<int>(failed_attempts_ / hosts), options_.reconnect_max_delay);
   reconnect_at_ = now + delay;
-  if (refused_ == Errc::ok) connection_problem_ = "no broker reachable: " + reason;
+  if (!refused_) connection_problem_ = "no broker reachable: " + reason;
   // The adapter already said the connection was lost; log failed attempts, sparsely.
   if (!was_connected && (failed_attempts_ <= hosts + 1 || failed_attempts_ % 10 == 0))
     log(action::Log::warn, "amqp: connection failed (" + reason + "); next attempt in " +
@@ -220,7 +221,7 @@ bool LinkMachine::stopped_and_detached() const { return stopping_ && consumers_.
 // ---- status ----------------------------------------------------------------------------------
 
 TransportStatus LinkMachine::status() const {
-  if (refused_ != Errc::ok) return {TransportState::failed, connection_problem_};
+  if (refused_) return {TransportState::failed, connection_problem_};
   if (!connected_)
     return {TransportState::connecting, connection_problem_.empty() ? "connecting" : connection_problem_};
   for (const auto& [name, address] : addresses_)

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -55,7 +56,7 @@ struct BrokerError {
 
 /// The outcome of a declaration run by the adapter.
 struct DeclareResult {
-  Errc code = Errc::ok;  ///< ok, precondition_failed, unauthorized, unreachable, timeout, transport_error
+  std::optional<Errc> code;  ///< nullopt (declared), or precondition_failed, unauthorized, unreachable, timeout, transport_error
   std::string reason;
 };
 
@@ -181,12 +182,12 @@ class LinkMachine {
   // ---- connection ------------------------------------------------------------------------
   void start(TimePoint now);
   void on_connected(TimePoint now);
-  /// The transport closed or never opened. `refused` = Errc::ok, or why the peers refused each
+  /// The transport closed or never opened. `refused` = nullopt, or why the peers refused each
   /// other so that retrying at once is pointless (Errc::unauthorized: the broker refused the
   /// credentials; Errc::tls_failed: the TLS handshake failed) - retried after auth_retry_delay;
   /// `aborted` = it dropped without the broker closing it (a reset: kill -9, network, or a
   /// RabbitMQ 3.x session crash on a publisher nack), as opposed to a close frame.
-  void on_disconnected(TimePoint now, const std::string& reason, Errc refused, bool aborted = false);
+  void on_disconnected(TimePoint now, const std::string& reason, std::optional<Errc> refused, bool aborted = false);
   /// Timers: reconnect, link re-attach, declaration retries and checks, log summaries.
   void on_tick(TimePoint now);
   /// Shutdown: fails what waits, stops consumers, detaches. Then the adapter closes.
@@ -290,7 +291,7 @@ class LinkMachine {
   void emit(Action action) { actions_.push_back(std::move(action)); }
   void log(action::Log::Level level, std::string text) { emit(action::Log{level, std::move(text)}); }
   std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds max) const;
-  void schedule_reconnect(TimePoint now, const std::string& reason, Errc refused, bool was_connected);
+  void schedule_reconnect(TimePoint now, const std::string& reason, std::optional<Errc> refused, bool was_connected);
   void update_status();
 
   // sends
@@ -301,7 +302,7 @@ class LinkMachine {
   void refused_by_broker(TimePoint now, const std::string& name, Address& address);
   /// Fails what waits for `address` and every new send to it until it is retried.
   void refuse(TimePoint now, Address& address, Errc code, std::string problem);
-  void finish(TimePoint now, MessageId id, Errc code, const std::string& reason);
+  void finish(TimePoint now, MessageId id, std::error_code code, const std::string& reason);  ///< empty code: confirmed
   Address* address_of_link(LinkId link, std::string* name = nullptr);
 
   // consumers
@@ -322,7 +323,7 @@ class LinkMachine {
   std::size_t host_ = 0;
   std::size_t failed_attempts_ = 0;
   TimePoint reconnect_at_{};
-  Errc refused_ = Errc::ok;  ///< why the last connection attempt was refused (see on_disconnected)
+  std::optional<Errc> refused_;  ///< why the last connection attempt was refused (see on_disconnected)
   std::string connection_problem_ = "connecting";
   TransportStatus last_status_{TransportState::connecting, "connecting"};
 

@@ -16,7 +16,7 @@ void LinkMachine::add_consumer(TimePoint, ConsumerId id, std::string queue, std:
   }
   if (connected_) attach_receiver(id, consumer);
   // The credentials or the TLS handshake were refused: say so now rather than after connect_timeout.
-  if (refused_ != Errc::ok) emit(action::ConsumerFailed{id, refused_, connection_problem_});
+  if (refused_) emit(action::ConsumerFailed{id, *refused_, connection_problem_});
 }
 
 void LinkMachine::attach_receiver(ConsumerId id, Consumer& consumer) {
@@ -154,7 +154,7 @@ void LinkMachine::on_consumer_declared(TimePoint now, ConsumerId id, const Decla
   if (it == consumers_.end()) return;
   Consumer& consumer = it->second;
   consumer.declaring = false;
-  if (result.code == Errc::ok) {
+  if (!result.code) {
     consumer.redeclare = false;
     if (connected_ && !consumer.stopping && consumer.state == LinkState::none) attach_receiver(id, consumer);
     return;

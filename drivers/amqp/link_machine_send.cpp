@@ -82,11 +82,11 @@ void LinkMachine::on_declared(TimePoint now, const std::string& name, const Decl
   if (address.declared == DeclareState::declared) {
     // A periodic check: the declaration also repaired whatever had disappeared.
     address.verifying = false;
-    if (result.code != Errc::ok)
+    if (result.code)
       log(action::Log::warn, "amqp: checking the topology of '" + name + "' failed: " + result.reason);
     return;
   }
-  if (result.code == Errc::ok) {
+  if (!result.code) {
     address.declared = DeclareState::declared;
     address.refused = false;
     address.refusals = 0;
@@ -102,8 +102,8 @@ void LinkMachine::on_declared(TimePoint now, const std::string& name, const Decl
   ++address.backoff.failures;
   address.backoff.retry_at = now + backoff_delay(address.backoff.failures, options_.link_retry_max_delay);
   address.problem = result.reason;
-  if (broker_errors::definitive(result.code) && ++address.refusals >= options_.declare_attempts)
-    refuse(now, address, result.code,
+  if (broker_errors::definitive(*result.code) && ++address.refusals >= options_.declare_attempts)
+    refuse(now, address, *result.code,
            "'" + name + "' refused " + std::to_string(address.refusals) + " times: " + result.reason);
   update_status();
 }
@@ -138,7 +138,7 @@ void LinkMachine::on_outcome(TimePoint now, MessageId id, DeliveryOutcome outcom
       address.backoff.failures = 0;
       address.refusals = 0;
       address.problem.clear();
-      finish(now, id, Errc::ok, {});
+      finish(now, id, {}, {});
       break;
     case DeliveryOutcome::rejected:
       // The broker said no for this message (e.g. a full queue with overflow=reject-publish).
@@ -242,14 +242,14 @@ void LinkMachine::refused_by_broker(TimePoint now, const std::string& name, Addr
              "wire");
 }
 
-void LinkMachine::finish(TimePoint now, MessageId id, Errc code, const std::string& reason) {
+void LinkMachine::finish(TimePoint now, MessageId id, std::error_code code, const std::string& reason) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return;
-  action::Complete complete{id, code == Errc::ok ? std::error_code() : make_error_code(code), reason,
+  action::Complete complete{id, code, reason,
                             std::move(it->second.done), it->second.bytes};
   messages_.erase(it);
-  if (code != Errc::ok) {
-    std::string line = failure_log_.record(reason.empty() ? std::string(make_error_code(code).message()) : reason, now);
+  if (code) {
+    std::string line = failure_log_.record(reason.empty() ? code.message() : reason, now);
     if (!line.empty()) log(action::Log::warn, "amqp: " + line);
   }
   emit(std::move(complete));

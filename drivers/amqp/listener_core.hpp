@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <optional>
 #include <cstdint>
 #include <deque>
 #include <mutex>
@@ -99,21 +100,21 @@ class ListenerCore {
   void fail(Errc code, std::string reason) {
     {
       std::lock_guard lock(mutex_);
-      if (failure_code_ == Errc::ok) {
+      if (!failure_code_) {
         failure_code_ = code;
         failure_ = std::move(reason);
       }
     }
     changed_.notify_all();
   }
-  /// Waits until every link attached (returns ok) or one failed / the timeout passed.
-  std::pair<Errc, std::string> wait_attached(std::chrono::milliseconds timeout) {
+  /// Waits until every link attached (returns nullopt) or one failed / the timeout passed.
+  std::pair<std::optional<Errc>, std::string> wait_attached(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     bool done =
-        changed_.wait_for(lock, timeout, [&] { return failure_code_ != Errc::ok || attached_ >= queues_.size(); });
-    if (failure_code_ != Errc::ok) return {failure_code_, failure_};
+        changed_.wait_for(lock, timeout, [&] { return failure_code_.has_value() || attached_ >= queues_.size(); });
+    if (failure_code_) return {failure_code_, failure_};
     if (!done) return {Errc::timeout, {}};
-    return {Errc::ok, {}};
+    return {std::nullopt, {}};
   }
 
   // Detach status, for stop().
@@ -138,7 +139,7 @@ class ListenerCore {
   std::deque<ReadyDelivery> ready_;
   bool stopped_ = false;
   std::size_t attached_ = 0;
-  Errc failure_code_ = Errc::ok;
+  std::optional<Errc> failure_code_;
   std::string failure_;
   bool detached_ = false;
 };

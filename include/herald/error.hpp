@@ -8,9 +8,9 @@
 
 namespace herald {
 
-/// Error codes used in exceptions, send results and `flush()` results.
+/// Error codes used in exceptions, send results and `flush()` results. Every value is an error:
+/// success is an empty std::error_code (value 0, which no Errc has).
 enum class Errc {
-  ok = 0,
   invalid_argument = 1,  ///< a bad argument to a function (misuse)
   invalid_config,        ///< a bad option value; the message names the field
   invalid_url,           ///< a transport URL that cannot be parsed

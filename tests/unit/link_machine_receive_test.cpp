@@ -88,7 +88,7 @@ TEST(LinkMachineReceive, SettlementOfALostLinkIsIgnored) {
   h.connect();
   detail::LinkId link = h.attach();
   h.machine.on_delivery(h.now, link, 1);
-  h.machine.on_disconnected(h.now, "reset", Errc::ok);
+  h.machine.on_disconnected(h.now, "reset", std::nullopt);
   h.take();
   EXPECT_TRUE(h.first<action::ConsumerLinkLost>());
   h.machine.settle(h.now, link, 1, Outcome::ack);

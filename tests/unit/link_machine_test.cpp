@@ -40,7 +40,7 @@ TEST(LinkMachineSend, ForcedCloseResendsInsteadOfFailing) {
   ASSERT_EQ(h.all<action::Transfer>().size(), 3u);
   h.machine.on_link_closed(h.now, link, {"amqp:internal-error", "shutdown"});
   h.take();
-  h.machine.on_disconnected(h.now, "connection forced", Errc::ok);
+  h.machine.on_disconnected(h.now, "connection forced", std::nullopt);
   h.take();
   EXPECT_EQ(h.outcomes.results.size(), 0u) << "a lost connection never fails a send by itself";
   EXPECT_EQ(h.machine.status().state, TransportState::connecting);
@@ -109,7 +109,7 @@ TEST(LinkMachineSend, ReconnectInTheMiddleOfAResend) {
   h.connect();
   for (int i = 0; i < 4; ++i) h.send();
   h.open_sender();
-  h.machine.on_disconnected(h.now, "reset", Errc::ok);
+  h.machine.on_disconnected(h.now, "reset", std::nullopt);
   h.take();
   h.advance(1ms);
   h.machine.on_connected(h.now);
@@ -120,7 +120,7 @@ TEST(LinkMachineSend, ReconnectInTheMiddleOfAResend) {
   h.machine.on_sendable(h.now, attach->link, 2);  // only two go out again
   h.take();
   ASSERT_EQ(h.all<action::Transfer>().size(), 2u);
-  h.machine.on_disconnected(h.now, "reset again", Errc::ok);
+  h.machine.on_disconnected(h.now, "reset again", std::nullopt);
   h.take();
   h.advance(1ms);
   h.machine.on_connected(h.now);
@@ -141,7 +141,7 @@ TEST(LinkMachineSend, CloseDuringAttach) {
   h.send();
   auto attach = h.latest_sender_attach;
   ASSERT_TRUE(attach);
-  h.machine.on_disconnected(h.now, "closed", Errc::ok);
+  h.machine.on_disconnected(h.now, "closed", std::nullopt);
   h.take();
   h.machine.on_sender_opened(h.now, attach->link);  // late event of the old connection
   h.take();
@@ -260,7 +260,7 @@ TEST(LinkMachineSend, RetryBudgetFailsAfterNResends) {
       h.open_link(attach->link, 5);
     }
     ASSERT_EQ(h.all<action::Transfer>().size(), 1u);
-    h.machine.on_disconnected(h.now, "reset", Errc::ok);
+    h.machine.on_disconnected(h.now, "reset", std::nullopt);
     h.take();
     h.advance(1ms);
     h.machine.on_connected(h.now);
@@ -275,7 +275,7 @@ TEST(LinkMachineSend, RetryBudgetFailsAfterNResends) {
 struct LossHarness : MachineHarness {
   // Loses the connection with what is on the wire, reconnects, re-attaches with `credit`.
   void lose_and_reattach(std::uint32_t credit = 100) {
-    machine.on_disconnected(now, "Connection reset by peer", Errc::ok, true);
+    machine.on_disconnected(now, "Connection reset by peer", std::nullopt, true);
     take();
     advance(60s);
     machine.on_connected(now);
@@ -313,7 +313,7 @@ TEST(LinkMachineSend, ForcedClosesNeverLeadToProbing) {
   for (int i = 0; i < 5; ++i) h.send();
   h.open_sender();
   for (int i = 0; i < 4; ++i) {
-    h.machine.on_disconnected(h.now, "amqp:connection:forced", Errc::ok, false);
+    h.machine.on_disconnected(h.now, "amqp:connection:forced", std::nullopt, false);
     h.take();
     h.advance(60s);
     h.machine.on_connected(h.now);
@@ -334,7 +334,7 @@ TEST(LinkMachineSend, ALostProbeMeansTheBrokerRefusesWhatWaitsFailsAndNewSendsFa
   h.lose_and_reattach();
   h.lose_and_reattach();
   ASSERT_EQ(h.all<action::Transfer>().size(), 1u);
-  h.machine.on_disconnected(h.now, "Connection reset by peer", Errc::ok, true);  // the probe alone was lost
+  h.machine.on_disconnected(h.now, "Connection reset by peer", std::nullopt, true);  // the probe alone was lost
   h.take();
   ASSERT_EQ(h.outcomes.failed(), 5u);
   for (const auto& [code, reason] : h.outcomes.results) {
@@ -518,18 +518,18 @@ TEST(LinkMachineConnection, FailoverTriesEveryHostThenBacksOff) {
   h.machine.start(h.now);
   h.take();
   EXPECT_EQ(h.first<action::Connect>()->host, 0u);
-  h.machine.on_disconnected(h.now, "refused", Errc::ok);
+  h.machine.on_disconnected(h.now, "refused", std::nullopt);
   h.advance(1ms);
   ASSERT_TRUE(h.first<action::Connect>());
   EXPECT_EQ(h.first<action::Connect>()->host, 1u);
-  h.machine.on_disconnected(h.now, "refused", Errc::ok);
+  h.machine.on_disconnected(h.now, "refused", std::nullopt);
   h.advance(50ms);
   EXPECT_FALSE(h.first<action::Connect>()) << "a full round failed: back off";
   h.advance(60ms);
   ASSERT_TRUE(h.first<action::Connect>());
   EXPECT_EQ(h.first<action::Connect>()->host, 0u);
   for (int i = 0; i < 10; ++i) {
-    h.machine.on_disconnected(h.now, "refused", Errc::ok);
+    h.machine.on_disconnected(h.now, "refused", std::nullopt);
     h.advance(401ms);
     EXPECT_TRUE(h.first<action::Connect>()) << "capped at reconnect_max_delay";
   }
@@ -545,7 +545,7 @@ TEST(LinkMachineConnection, StatusChangesAreEmittedOnce) {
   EXPECT_EQ(h.all<action::StatusChanged>()[0].status.state, TransportState::connected);
   h.advance(1s);
   EXPECT_TRUE(h.all<action::StatusChanged>().empty());
-  h.machine.on_disconnected(h.now, "gone", Errc::ok);
+  h.machine.on_disconnected(h.now, "gone", std::nullopt);
   h.take();
   ASSERT_EQ(h.all<action::StatusChanged>().size(), 1u);
   EXPECT_EQ(h.all<action::StatusChanged>()[0].status.state, TransportState::connecting);

@@ -10,14 +10,15 @@
 namespace herald {
 namespace {
 
-Errc parse_error(const std::string& url, std::string* what = nullptr) {
+// The error parsing `url` raised; empty when it parsed.
+std::error_code parse_error(const std::string& url, std::string* what = nullptr) {
   try {
     TransportUrl::parse(url);
   } catch (const ConfigError& error) {
     if (what) *what = error.what();
-    return static_cast<Errc>(error.code().value());
+    return error.code();
   }
-  return Errc::ok;
+  return {};
 }
 
 TEST(TransportUrl, SingleHostWithCredentials) {
