@@ -204,7 +204,9 @@ int main(int argc, char** argv) {
   const std::string exchange = "herald-bench";
   const std::string raw_key = "bench.raw", herald_key = "bench.herald";
   const std::string phases = argc > 3 ? "," + std::string(argv[3]) + "," : "";
-  auto run_phase = [&](const char* name) { return phases.empty() || phases.find("," + std::string(name) + ",") != std::string::npos; };
+  auto run_phase = [&](const char* name) {
+    return phases.empty() || phases.find("," + std::string(name) + ",") != std::string::npos;
+  };
 
   auto transport = herald::Transport::open(herald_url);
   auto& driver = transport->driver();

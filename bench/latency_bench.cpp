@@ -47,8 +47,7 @@ int main(int argc, char** argv) {
   }
   const char* port_env = std::getenv("RMQ_PORT");
   const std::string port = port_env && *port_env ? port_env : "5672";
-  const std::string url =
-      "amqp://guest:guest@127.0.0.1:" + port + "/" + (url_options.empty() ? "" : "?" + url_options);
+  const std::string url = "amqp://guest:guest@127.0.0.1:" + port + "/" + (url_options.empty() ? "" : "?" + url_options);
 
   herald::TransportOptions options;
   options.control_exchange = "herald-bench";

@@ -39,8 +39,8 @@ double cpu_seconds() {
 }
 
 struct RunResult {
-  double rate;             // msgs/s
-  double cpu_us_per_msg;   // CPU time of the process per notification
+  double rate;            // msgs/s
+  double cpu_us_per_msg;  // CPU time of the process per notification
 };
 
 RunResult run_once(const std::shared_ptr<herald::Transport>& transport, const Mode& mode, std::size_t count,

@@ -139,7 +139,8 @@ long version_component(std::string_view text) noexcept {
 // which rejects the message too.
 void check_envelope_version(const rapidjson::Value& version) {
   if (!version.IsString())
-    throw DecodeError(Errc::unsupported_version, std::string("oslo.version must be a string, got ") + type_name(version));
+    throw DecodeError(Errc::unsupported_version,
+                      std::string("oslo.version must be a string, got ") + type_name(version));
   const std::string_view text = view_of(version);
   long parts[3] = {-1, -1, 0};
   std::size_t start = 0;
@@ -150,7 +151,7 @@ void check_envelope_version(const rapidjson::Value& version) {
   }
   if (parts[0] != 2 || parts[1] != 0 || parts[2] != 0)
     throw DecodeError(Errc::unsupported_version,
-                "unsupported oslo.version " + quoted_for_error(text) + " (must be compatible with 2.0)");
+                      "unsupported oslo.version " + quoted_for_error(text) + " (must be compatible with 2.0)");
 }
 
 // Loose check of oslo's str(datetime) form "YYYY-MM-DD HH:MM:SS[.ffffff]" (a 'T' separator and a

@@ -129,8 +129,12 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
           outbox_->append(std::move(message), notification.priority, notification.event_type, reason);
       if (refused) {  // append() left `message` as it was
         if (instruments_) instruments_->failed(notification.priority, refused);
-        const SendFailure failure{notification.message_id, notification.event_type,   notification.priority,
-                                  std::move(message.routing_key), refused, std::move(reason)};
+        const SendFailure failure{notification.message_id,
+                                  notification.event_type,
+                                  notification.priority,
+                                  std::move(message.routing_key),
+                                  refused,
+                                  std::move(reason)};
         complete(refused, &failure);
       }
       continue;

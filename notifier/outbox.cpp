@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstdlib>
-#include <new>
 #include <filesystem>
+#include <new>
 
 namespace herald::detail {
 namespace {
@@ -427,7 +427,7 @@ void Outbox::commit() {
     return;
   }
   if (ranges.empty()) pool_->trim(kIdleChunks);  // idle: give the memory back
-  ranges.clear();  // the chunks go back to the pool once their entries are gone too
+  ranges.clear();                                // the chunks go back to the pool once their entries are gone too
   if (has_entries) {
     std::lock_guard lock(mutex_);
     ledger_.mark_durable(upto);
@@ -554,8 +554,8 @@ void Outbox::report(const OutboxLedger::Entry& entry, std::error_code error, std
   if (!on_outcome_) return;
   OutboxRecordView r;
   view_entry_record(entry.record(), r);
-  OutboxOutcome outcome{static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason,
-                        latency};
+  OutboxOutcome outcome{
+      static_cast<Priority>(r.priority), r.message_id, r.routing_key, r.event_type, error, reason, latency};
   try {
     on_outcome_(outcome);
   } catch (...) {

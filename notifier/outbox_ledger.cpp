@@ -38,8 +38,7 @@ std::size_t OutboxLedger::upper_bound(std::uint64_t id) const {
 
 void OutboxLedger::add(std::uint64_t id, std::uint64_t segment, std::int64_t created_ms, bool durable, Entry entry) {
   if (!items_.empty() && id <= items_.back().id) return;  // ids only grow
-  items_.push_back(Item{id, segment, created_ms, durable ? State::ready : State::pending_disk, true,
-                        std::move(entry)});
+  items_.push_back(Item{id, segment, created_ms, durable ? State::ready : State::pending_disk, true, std::move(entry)});
   ++live_;
   ++segments_[segment].entries;
   if (durable) {

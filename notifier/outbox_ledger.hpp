@@ -23,8 +23,8 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <string_view>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <vector>
 

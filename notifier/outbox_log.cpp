@@ -82,8 +82,7 @@ std::uint32_t crc32c_portable(std::uint32_t crc, const unsigned char* p, std::si
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const unsigned char* p,
-                                                               std::size_t n) {
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_sse42(std::uint32_t crc, const unsigned char* p, std::size_t n) {
   std::uint64_t c = crc;
   for (; n >= 8; n -= 8, p += 8) {
     std::uint64_t word;
@@ -263,10 +262,9 @@ std::size_t append_entry_record(const OutboxRecordView& r, std::string& out, boo
 }
 
 std::size_t append_entry_record(const OutboxRecord& r, std::string& out) {
-  return append_entry_record(
-      OutboxRecordView{r.id, r.created_ms, r.priority, r.retry, r.exchange, r.routing_key, r.message_id, r.event_type,
-                       r.body},
-      out);
+  return append_entry_record(OutboxRecordView{r.id, r.created_ms, r.priority, r.retry, r.exchange, r.routing_key,
+                                              r.message_id, r.event_type, r.body},
+                             out);
 }
 
 void seal_records(std::span<char> records) {

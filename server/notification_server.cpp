@@ -495,8 +495,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  core_ = std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
-                                               std::in_place_type<detail::SingleMode>, std::move(timed_endpoints), logger);
+  core_ =
+      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+                                           std::in_place_type<detail::SingleMode>, std::move(timed_endpoints), logger);
 }
 
 NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
@@ -505,8 +506,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  core_ = std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
-                                               std::in_place_type<detail::BatchMode>, std::move(timed_endpoints), logger);
+  core_ =
+      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+                                           std::in_place_type<detail::BatchMode>, std::move(timed_endpoints), logger);
 }
 
 NotificationServer::~NotificationServer() = default;

@@ -649,7 +649,7 @@ void AmqpConnection::on_transport_close(proton::transport& transport) {
   } else if (tls_failed_) {
     reason = explain_tls_failure(reason, options_.hosts[current_host_].hostname, options_.ssl_ca_file);
   }
-  const std::optional<Errc> refused = auth_failed_   ? std::optional(Errc::unauthorized)
+  const std::optional<Errc> refused = auth_failed_  ? std::optional(Errc::unauthorized)
                                       : tls_failed_ ? std::optional(Errc::tls_failed)
                                                     : std::nullopt;
   if (was_connected) logger_->warn("amqp: connection lost: {}", reason);

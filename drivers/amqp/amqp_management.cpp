@@ -4,12 +4,12 @@
 
 #include <herald/error.hpp>
 
+#include <proton/codec/map.hpp>
+#include <proton/codec/vector.hpp>
 #include <proton/message.hpp>
 #include <proton/message_id.hpp>
 #include <proton/scalar.hpp>
 #include <proton/value.hpp>
-#include <proton/codec/map.hpp>
-#include <proton/codec/vector.hpp>
 
 #include <charconv>
 
@@ -188,13 +188,17 @@ void AmqpManagementSink::call(ManagementRequest request, const std::string& what
 }
 
 void AmqpManagementSink::declare_exchange(const std::string& name, const std::string& type, bool durable) {
-  call({0, "PUT", "/exchanges/" + percent_encode_segment(name),
+  call({0,
+        "PUT",
+        "/exchanges/" + percent_encode_segment(name),
         {{"type", type}, {"durable", durable}, {"auto_delete", false}, {"internal", false}}},
        "exchange '" + name + "'");
 }
 
 void AmqpManagementSink::declare_queue(const std::string& name, const QueueSpec& spec) {
-  call({0, "PUT", "/queues/" + percent_encode_segment(name),
+  call({0,
+        "PUT",
+        "/queues/" + percent_encode_segment(name),
         {{"durable", spec.durable},
          {"exclusive", spec.exclusive},
          {"auto_delete", spec.auto_delete},
@@ -245,9 +249,7 @@ void BrokerAwareSink::bind_queue(const std::string& exchange, const std::string&
                                  const std::string& routing_key) {
   pick("binding of '" + queue + "'").bind_queue(exchange, queue, routing_key);
 }
-bool BrokerAwareSink::supports_exclusive() const {
-  return pick("a queue").supports_exclusive();
-}
+bool BrokerAwareSink::supports_exclusive() const { return pick("a queue").supports_exclusive(); }
 
 // ---- addresses and versions -----------------------------------------------------------------
 

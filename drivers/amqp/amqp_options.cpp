@@ -2,10 +2,10 @@
 
 #include <herald/error.hpp>
 
-#include <charconv>
-#include <cstdint>
-#include <cmath>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -190,8 +190,9 @@ AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& 
                         "': " + std::strerror(errno));
   }
   if (result.ssl_cert_file.empty() != result.ssl_key_file.empty())
-    throw ConfigError("transport_url: options 'ssl_cert_file' and 'ssl_key_file' go together (a client certificate "
-                      "and its private key)");
+    throw ConfigError(
+        "transport_url: options 'ssl_cert_file' and 'ssl_key_file' go together (a client certificate "
+        "and its private key)");
   return result;
 }
 

@@ -63,23 +63,23 @@ struct AmqpOptions {
   std::size_t credit_window = 0;  ///< `credit_window`; 0 = take ListenSpec::credit_window
 
   // Topology.
-  TopologyMode topology = TopologyMode::management;          ///< `topology` = management | none
-  AddressFormat address_format = AddressFormat::automatic;   ///< `address_format` = auto | v1 | v2
-  std::uint16_t management_port = 0;                         ///< `management_port`; 0 = AMQP port + 10000
-  bool durable_queues = false;                               ///< `amqp_durable_queues` (exchange and queues)
-  bool quorum_queues = false;                                ///< `rabbit_quorum_queue`: x-queue-type=quorum
-  std::int64_t quorum_delivery_limit = 0;                    ///< `rabbit_quorum_delivery_limit`: x-delivery-limit
-  std::int64_t quorum_max_memory_length = 0;                 ///< `rabbit_quorum_max_memory_length`
-  std::int64_t quorum_max_memory_bytes = 0;                  ///< `rabbit_quorum_max_memory_bytes`
-  std::int64_t max_length = 0;                               ///< `max_length`: x-max-length (0 = none)
-  std::int64_t max_length_bytes = 0;                         ///< `max_length_bytes`: x-max-length-bytes
-  std::string overflow_behaviour;                            ///< `queue_overflow`: x-overflow
+  TopologyMode topology = TopologyMode::management;           ///< `topology` = management | none
+  AddressFormat address_format = AddressFormat::automatic;    ///< `address_format` = auto | v1 | v2
+  std::uint16_t management_port = 0;                          ///< `management_port`; 0 = AMQP port + 10000
+  bool durable_queues = false;                                ///< `amqp_durable_queues` (exchange and queues)
+  bool quorum_queues = false;                                 ///< `rabbit_quorum_queue`: x-queue-type=quorum
+  std::int64_t quorum_delivery_limit = 0;                     ///< `rabbit_quorum_delivery_limit`: x-delivery-limit
+  std::int64_t quorum_max_memory_length = 0;                  ///< `rabbit_quorum_max_memory_length`
+  std::int64_t quorum_max_memory_bytes = 0;                   ///< `rabbit_quorum_max_memory_bytes`
+  std::int64_t max_length = 0;                                ///< `max_length`: x-max-length (0 = none)
+  std::int64_t max_length_bytes = 0;                          ///< `max_length_bytes`: x-max-length-bytes
+  std::string overflow_behaviour;                             ///< `queue_overflow`: x-overflow
   std::chrono::milliseconds transient_queues_ttl{1'800'000};  ///< `rabbit_transient_queues_ttl` (s): x-expires
-  std::string dead_letter_exchange;                          ///< `dead_letter_exchange`; empty = none (oslo)
-  std::string dead_letter_queue;                             ///< `dead_letter_queue`; default "<dlx>.queue"
-  std::chrono::milliseconds declare_timeout{5'000};          ///< `declare_timeout` (s): HTTP connect + answer
-  int declare_attempts = 5;                                  ///< `declare_attempts`: refusals before sends fail
-  std::chrono::milliseconds topology_check_interval{1'000};  ///< `topology_check_interval` (s); 0 = off
+  std::string dead_letter_exchange;                           ///< `dead_letter_exchange`; empty = none (oslo)
+  std::string dead_letter_queue;                              ///< `dead_letter_queue`; default "<dlx>.queue"
+  std::chrono::milliseconds declare_timeout{5'000};           ///< `declare_timeout` (s): HTTP connect + answer
+  int declare_attempts = 5;                                   ///< `declare_attempts`: refusals before sends fail
+  std::chrono::milliseconds topology_check_interval{1'000};   ///< `topology_check_interval` (s); 0 = off
 };
 
 /// Parses and validates the URL and common options.

@@ -56,7 +56,8 @@ struct BrokerError {
 
 /// The outcome of a declaration run by the adapter.
 struct DeclareResult {
-  std::optional<Errc> code;  ///< nullopt (declared), or precondition_failed, unauthorized, unreachable, timeout, transport_error
+  std::optional<Errc>
+      code;  ///< nullopt (declared), or precondition_failed, unauthorized, unreachable, timeout, transport_error
   std::string reason;
 };
 

@@ -82,8 +82,7 @@ void LinkMachine::on_declared(TimePoint now, const std::string& name, const Decl
   if (address.declared == DeclareState::declared) {
     // A periodic check: the declaration also repaired whatever had disappeared.
     address.verifying = false;
-    if (result.code)
-      log(action::Log::warn, "amqp: checking the topology of '" + name + "' failed: " + result.reason);
+    if (result.code) log(action::Log::warn, "amqp: checking the topology of '" + name + "' failed: " + result.reason);
     return;
   }
   if (!result.code) {
@@ -245,8 +244,7 @@ void LinkMachine::refused_by_broker(TimePoint now, const std::string& name, Addr
 void LinkMachine::finish(TimePoint now, MessageId id, std::error_code code, const std::string& reason) {
   auto it = messages_.find(id);
   if (it == messages_.end()) return;
-  action::Complete complete{id, code, reason,
-                            std::move(it->second.done), it->second.bytes};
+  action::Complete complete{id, code, reason, std::move(it->second.done), it->second.bytes};
   messages_.erase(it);
   if (code) {
     std::string line = failure_log_.record(reason.empty() ? code.message() : reason, now);

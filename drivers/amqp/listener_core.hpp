@@ -9,10 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <optional>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -1,12 +1,12 @@
 #include "drivers/amqp/management_http.hpp"
 
+#include <openssl/ssl.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
-#include <openssl/ssl.h>
 
 #include <functional>
 #include <optional>
@@ -60,15 +60,15 @@ void exchange(boost::asio::io_context& io, Stream& stream, const ManagementEndpo
       [&, fail, read_write, handshake, resolver](beast::error_code resolve_error, tcp::resolver::results_type results) {
         if (resolve_error) return fail("resolve", resolve_error);
         tcp_layer.expires_after(timeout);
-        tcp_layer.async_connect(results, [&, fail, read_write, handshake](beast::error_code connect_error,
-                                                                          const tcp::endpoint&) {
-          if (connect_error) return fail("connect", connect_error);
-          if (!handshake) return read_write();
-          handshake([fail, read_write](beast::error_code handshake_error) {
-            if (handshake_error) return fail("TLS handshake", handshake_error);
-            read_write();
-          });
-        });
+        tcp_layer.async_connect(
+            results, [&, fail, read_write, handshake](beast::error_code connect_error, const tcp::endpoint&) {
+              if (connect_error) return fail("connect", connect_error);
+              if (!handshake) return read_write();
+              handshake([fail, read_write](beast::error_code handshake_error) {
+                if (handshake_error) return fail("TLS handshake", handshake_error);
+                read_write();
+              });
+            });
       });
 }
 
@@ -107,7 +107,8 @@ HttpResponse management_call(const ManagementEndpoint& endpoint, std::string_vie
   HttpResponse response;
   try {
     boost::asio::io_context io;
-    http::request<http::string_body> request{http::string_to_verb(beast::string_view(method.data(), method.size())), target, 11};
+    http::request<http::string_body> request{http::string_to_verb(beast::string_view(method.data(), method.size())),
+                                             target, 11};
     request.set(http::field::host, endpoint.host);
     request.set(http::field::content_type, "application/json");
     request.set(http::field::authorization, basic_credentials(endpoint));

@@ -17,7 +17,7 @@ struct HttpTls {
   std::string ca_file;    ///< PEM CA bundle; empty = the system's trust store
   std::string cert_file;  ///< client certificate (PEM), with key_file; empty = none
   std::string key_file;
-  bool verify = true;     ///< verify the server's certificate and host name
+  bool verify = true;  ///< verify the server's certificate and host name
 };
 
 /// An HTTP endpoint with credentials; one per broker host.

@@ -40,8 +40,7 @@ QueueSpec notification_queue_spec(const AmqpOptions& options) {
     if (options.quorum_delivery_limit > 0) spec.arguments["x-delivery-limit"] = options.quorum_delivery_limit;
     if (options.quorum_max_memory_length > 0)
       spec.arguments["x-max-in-memory-length"] = options.quorum_max_memory_length;
-    if (options.quorum_max_memory_bytes > 0)
-      spec.arguments["x-max-in-memory-bytes"] = options.quorum_max_memory_bytes;
+    if (options.quorum_max_memory_bytes > 0) spec.arguments["x-max-in-memory-bytes"] = options.quorum_max_memory_bytes;
   }
   if (options.max_length > 0) spec.arguments["x-max-length"] = options.max_length;
   if (options.max_length_bytes > 0) spec.arguments["x-max-length-bytes"] = options.max_length_bytes;
