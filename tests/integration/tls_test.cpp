@@ -82,8 +82,20 @@ class AmqpTls : public ::testing::Test {
  protected:
   void SetUp() override {
     ca_ = broker_tls_dir() / "ca.pem";
-    ASSERT_TRUE(fs::exists(ca_)) << ca_ << " is missing: start the broker with scripts/rabbitmq (RMQ_TLS=1, the default)";
+    ASSERT_TRUE(fs::exists(ca_)) << ca_
+                                 << " is missing: start the broker with scripts/rabbitmq (RMQ_TLS=1, the default)";
     ASSERT_TRUE(port_open(tls_port())) << "no AMQPS listener on " << tls_port();
+  }
+  // Over AMQPS with the broker's CA and the client certificate made in `dir`, no user in the
+  // URL (SASL EXTERNAL), logging into `log`.
+  std::shared_ptr<Transport> open_with_client_certificate(const fs::path& dir, const CapturedLog& log) const {
+    TransportOptions options;
+    options.logger = log.logger;
+    return Transport::open(
+        amqps_url("", "localhost",
+                  "topology=none&ssl_ca_file=" + ca_.string() + "&ssl_cert_file=" + (dir / "client.pem").string() +
+                      "&ssl_key_file=" + (dir / "client.key").string()),
+        options);
   }
   fs::path ca_;
 };
@@ -99,7 +111,8 @@ TEST_F(AmqpTls, ValidCaConnectsDeclaresAndConfirms) {
   // TLS; its port is the AMQPS port + 10000), over AMQP management on 4.x.
   auto transport = Transport::open(amqps_url("guest:guest@", "localhost", "ssl_ca_file=" + ca_.string()), options);
   SendTracker sent;
-  for (int i = 0; i < 10; ++i) transport->driver().send(message(exchange, key, "tls " + std::to_string(i)), sent.callback());
+  for (int i = 0; i < 10; ++i)
+    transport->driver().send(message(exchange, key, "tls " + std::to_string(i)), sent.callback());
   ASSERT_TRUE(sent.wait(10, 20s)) << transport->status().reason << "\n" << log.text();
   EXPECT_EQ(sent.ok(), 10u) << sent.last_error().message() << ": " << sent.last_reason() << "\n" << log.text();
   transport.reset();
@@ -161,14 +174,8 @@ TEST_F(AmqpTls, ClientCertificateLogsInWithSaslExternalAsItsCommonName) {
   ASSERT_LT(declare_queue(key, test_options_declare_durable()), 300);
   ASSERT_LT(bind_queue("amq.topic", key, key), 300);
   CapturedLog log;
-  TransportOptions options;
-  options.logger = log.logger;
   // No user in the URL: the certificate is the identity (SASL EXTERNAL).
-  auto transport = Transport::open(amqps_url("", "localhost",
-                                             "topology=none&ssl_ca_file=" + ca_.string() +
-                                                 "&ssl_cert_file=" + (scratch.path / "client.pem").string() +
-                                                 "&ssl_key_file=" + (scratch.path / "client.key").string()),
-                                   options);
+  auto transport = open_with_client_certificate(scratch.path, log);
   SendTracker sent;
   transport->driver().send(message("amq.topic", key, "external"), sent.callback());
   ASSERT_TRUE(sent.wait(1, 20s)) << transport->status().reason << "\n" << log.text();
@@ -192,17 +199,12 @@ TEST_F(AmqpTls, ClientCertificateOfAnUnknownUserIsRefused) {
   ScratchDir scratch;
   make_client_cert(scratch.path, ca_.parent_path(), unique_name("nobody"));  // no such broker user
   CapturedLog log;
-  TransportOptions options;
-  options.logger = log.logger;
-  auto transport = Transport::open(amqps_url("", "localhost",
-                                             "topology=none&ssl_ca_file=" + ca_.string() +
-                                                 "&ssl_cert_file=" + (scratch.path / "client.pem").string() +
-                                                 "&ssl_key_file=" + (scratch.path / "client.key").string()),
-                                   options);
+  auto transport = open_with_client_certificate(scratch.path, log);
   // RabbitMQ 3.10 holds back a failed SASL outcome for ~3 s.
   double took = seconds_until_failed(*transport, 10s);
   TransportStatus status = transport->status();
-  std::cout << "[ tls ] client certificate of an unknown user: failed after " << took << " s: " << status.reason << "\n";
+  std::cout << "[ tls ] client certificate of an unknown user: failed after " << took << " s: " << status.reason
+            << "\n";
   ASSERT_GE(took, 0) << status.reason;
   EXPECT_NE(status.reason.find("authentication failed"), std::string::npos) << status.reason;
 }
@@ -212,13 +214,7 @@ TEST_F(AmqpTls, ClientCertificateOfAnotherCaIsRefusedByTheBroker) {
   make_ca(scratch.path, "Another CA");
   make_client_cert(scratch.path, scratch.path, unique_name("stranger"));
   CapturedLog log;
-  TransportOptions options;
-  options.logger = log.logger;
-  auto transport = Transport::open(amqps_url("", "localhost",
-                                             "topology=none&ssl_ca_file=" + ca_.string() +
-                                                 "&ssl_cert_file=" + (scratch.path / "client.pem").string() +
-                                                 "&ssl_key_file=" + (scratch.path / "client.key").string()),
-                                   options);
+  auto transport = open_with_client_certificate(scratch.path, log);
   double took = seconds_until_failed(*transport, 10s);
   TransportStatus status = transport->status();
   std::cout << "[ tls ] client certificate of another CA: failed after " << took << " s: " << status.reason << "\n";
