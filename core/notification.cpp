@@ -74,7 +74,7 @@ void Notification::set_context_json(std::string_view json) {
 void Notification::set_payload(const rapidjson::Value& value) { payload().CopyFrom(value, doc_.GetAllocator()); }
 
 void Notification::set_context(const rapidjson::Value& value) {
-  if (!value.IsObject()) throw Error(Errc::invalid_argument, "context must be a JSON object");
+  if (!value.IsObject()) throw ArgumentError("context must be a JSON object");
   context().CopyFrom(value, doc_.GetAllocator());
 }
 

@@ -81,7 +81,7 @@ class PythonJsonWriter {
   }
 
   /// Any JSON value; `depth` is the nesting level of `value` itself (1 for a top-level value).
-  /// @throws Error(Errc::invalid_argument) when arrays/objects nest deeper than kMaxJsonDepth.
+  /// @throws ArgumentError when arrays/objects nest deeper than kMaxJsonDepth.
   void value(const rapidjson::Value& value, int depth) {
     switch (value.GetType()) {
       case rapidjson::kNullType:
@@ -191,7 +191,7 @@ class PythonJsonWriter {
 
   static void check_depth(int depth) {
     if (depth > kMaxJsonDepth)
-      throw Error(Errc::invalid_argument,
+      throw ArgumentError(
                   "JSON value nested deeper than " + std::to_string(kMaxJsonDepth) + " levels cannot be encoded");
   }
 

@@ -25,7 +25,7 @@ prometheus::Family<prometheus::Histogram>& histogram(prometheus::Registry& regis
 }
 
 std::shared_ptr<prometheus::Registry> checked(std::shared_ptr<prometheus::Registry> registry) {
-  if (!registry) throw Error(Errc::invalid_argument, "metrics: the prometheus registry is null");
+  if (!registry) throw ArgumentError("metrics: the prometheus registry is null");
   return registry;
 }
 
@@ -88,7 +88,7 @@ const prometheus::Histogram::BucketBoundaries& MetricsCore::latency_buckets() {
 }  // namespace detail
 
 Metrics::Metrics(std::unique_ptr<detail::MetricsCore> core) : core_(std::move(core)) {
-  if (!core_) throw Error(Errc::invalid_argument, "metrics: no core");
+  if (!core_) throw ArgumentError("metrics: no core");
 }
 
 Metrics::~Metrics() = default;

@@ -348,7 +348,7 @@ void add_context(Notification& notification, Member begin, Member end, bool sani
 
 void Notifier::notify(Priority priority, const rapidjson::Value& context, std::string_view event_type,
                       const rapidjson::Value& payload) {
-  if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context must be a JSON object");
+  if (!context.IsObject()) throw ArgumentError("notify: context must be a JSON object");
   Notification notification;
   notification.priority = priority;
   notification.event_type = std::string(event_type);
@@ -371,11 +371,11 @@ void Notifier::notify(Priority priority, std::string_view context_json, std::str
     if (!context_json.empty()) {
       rapidjson::Document context(&notification.allocator());
       detail::parse_json_into(context, context_json, "notify: context");
-      if (!context.IsObject()) throw Error(Errc::invalid_argument, "notify: context is not a JSON object");
+      if (!context.IsObject()) throw ArgumentError("notify: context is not a JSON object");
       add_context<true>(notification, context.MemberBegin(), context.MemberEnd(), core_->options().sanitize_context);
     }
   } catch (const DecodeError& e) {
-    throw Error(Errc::invalid_argument, e.what());
+    throw ArgumentError(e.what());
   }
   send(std::move(notification));
 }

@@ -59,7 +59,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
 
   /// Locks and reads the directory; unconfirmed entries found there are queued for sending
   /// (counted in stats().replayed). Damaged records are logged and skipped.
-  /// @throws Error(Errc::invalid_config) for a locked directory or bad options.
+  /// @throws ConfigError for a locked directory or bad options.
   static std::shared_ptr<Outbox> open(const OutboxOptions& options, Driver& driver,
                                       std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
                                       std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);

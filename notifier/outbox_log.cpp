@@ -383,7 +383,7 @@ std::string segment_path(const std::string& directory, std::uint64_t index) {
 
 OutboxScan scan_outbox_directory(const std::string& directory) {
   DIR* dir = ::opendir(directory.c_str());
-  if (!dir) throw Error(Errc::invalid_argument, "outbox: " + errno_text("cannot read directory", directory));
+  if (!dir) throw ArgumentError("outbox: " + errno_text("cannot read directory", directory));
   std::vector<std::uint64_t> indexes;
   while (const dirent* e = ::readdir(dir)) {
     std::uint64_t index = 0;
@@ -419,14 +419,14 @@ OutboxScan scan_outbox_directory(const std::string& directory) {
 OutboxLock::OutboxLock(const std::string& directory) {
   const std::string path = directory + "/LOCK";
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error(Errc::invalid_config, "outbox: " + errno_text("cannot open", path));
+  if (fd_ < 0) throw ConfigError("outbox: " + errno_text("cannot open", path));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const bool busy = errno == EWOULDBLOCK;
     const std::string text = busy ? "outbox " + directory + " is in use by another process (" + path + " is locked)"
                                   : "outbox: " + errno_text("cannot lock", path);
     ::close(fd_);
     fd_ = -1;
-    throw Error(Errc::invalid_config, text);
+    throw ConfigError(text);
   }
   // The holder's pid, for operators (informational only; the flock is the lock).
   const std::string pid = std::to_string(::getpid()) + "\n";
@@ -461,7 +461,7 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
     }
     const std::string path = segment_path(directory_, index);
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw Error(Errc::transport_error, "outbox: " + errno_text("cannot create", path));
+    if (fd_ < 0) throw TransportError("outbox: " + errno_text("cannot create", path));
     index_ = index;
     new_file_ = true;
   }
@@ -469,7 +469,7 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
     const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0)
-      throw Error(Errc::transport_error, "outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
+      throw TransportError("outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -477,7 +477,7 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
 void SegmentWriter::sync() {
   if (fd_ < 0) return;
   if (::fdatasync(fd_) != 0)
-    throw Error(Errc::transport_error,
+    throw TransportError(
                 "outbox: " + errno_text("fdatasync failed on", segment_path(directory_, index_)));
   if (new_file_) {
     // The new file's directory entry must be durable too.

@@ -95,7 +95,7 @@ struct OutboxScan {
   std::vector<std::string> problems;  ///< "<file>: offset N: what"
 };
 
-/// Reads every segment of `directory` in order. @throws Error(Errc::invalid_argument) when the
+/// Reads every segment of `directory` in order. @throws ArgumentError when the
 /// directory cannot be listed.
 OutboxScan scan_outbox_directory(const std::string& directory);
 
@@ -108,7 +108,7 @@ std::string segment_path(const std::string& directory, std::uint64_t index);
 /// open file description). **Thread safety:** immutable after construction.
 class OutboxLock {
  public:
-  /// @throws Error(Errc::invalid_config) when another process holds it or it cannot be created.
+  /// @throws ConfigError when another process holds it or it cannot be created.
   explicit OutboxLock(const std::string& directory);
   ~OutboxLock();
   OutboxLock(const OutboxLock&) = delete;
@@ -128,7 +128,7 @@ class SegmentWriter {
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
   /// Appends `bytes` to segment `index` (or to the open one when `index` is older).
-  /// @throws Error(Errc::transport_error) on an I/O error.
+  /// @throws TransportError on an I/O error.
   void write(std::uint64_t index, std::string_view bytes);
   /// fdatasync of the open segment (and of the directory after a new file was created).
   void sync();

@@ -227,8 +227,8 @@ std::shared_ptr<ListenerCore> AmqpConnection::listen(std::vector<QueueBinding> b
       throw TransportError(Errc::unreachable, "amqp: no broker reachable within connect_timeout (" + now.reason + ")");
     throw TransportError(Errc::timeout, "amqp: consumer links not attached within connect_timeout");
   }
-  if (code == Errc::unauthorized || code == Errc::tls_failed) throw TransportError(code, "amqp: " + reason);
-  throw TransportError(code, "amqp: cannot consume " + reason);
+  if (code == Errc::unauthorized || code == Errc::tls_failed) throw_error(code, "amqp: " + reason);
+  throw_error(code, "amqp: cannot consume " + reason);
 }
 
 void AmqpConnection::stop_listener(const std::shared_ptr<ListenerCore>& core) {

@@ -54,7 +54,7 @@ class AmqpDriver final : public Driver {
   TransportStatus status() const override { return connection_->status(); }
 
   std::unique_ptr<Listener> listen(const ListenSpec& spec) override {
-    if (spec.bindings.empty()) throw ConfigError(Errc::invalid_argument, "listen: no queue bindings given");
+    if (spec.bindings.empty()) throw ArgumentError("listen: no queue bindings given");
     topology_->declare_for_listen(spec.bindings);
     std::size_t credit = options_.credit_window ? options_.credit_window : spec.credit_window;
     if (credit == 0) throw ConfigError("listen: credit_window must be positive");

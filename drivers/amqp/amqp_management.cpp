@@ -231,7 +231,7 @@ TopologySink& BrokerAwareSink::pick(const std::string& what) const {
   std::optional<bool> v2 = forced_v2_ ? forced_v2_ : channel_->wait_broker(timeout_);
   if (!v2) {
     ManagementChannel::Failure failure = channel_->last_failure();
-    if (failure.refused) throw TransportError(*failure.refused, "cannot declare " + what + ": " + failure.reason);
+    if (failure.refused) throw_error(*failure.refused, "cannot declare " + what + ": " + failure.reason);
     throw TransportError(Errc::unreachable, "cannot declare " + what +
                                                 ": no connection to the broker within declare_timeout" +
                                                 (failure.reason.empty() ? "" : " (" + failure.reason + ")"));

@@ -447,7 +447,7 @@ class MemoryDriver final : public Driver {
   }
 
   std::unique_ptr<Listener> listen(const ListenSpec& spec) override {
-    if (spec.bindings.empty()) throw Error(Errc::invalid_argument, "listen: no queue to consume");
+    if (spec.bindings.empty()) throw ArgumentError("listen: no queue to consume");
     return std::make_unique<MemoryListener>(broker_, spec);
   }
 

@@ -22,7 +22,7 @@ enum class EnvelopeVersion { v1, v2 };
 /// that key (as in oslo's minimal accepted message). Otherwise the notification's own
 /// `message_id`, `timestamp` and `unique_id` are written as they are. Invalid UTF-8 inside a
 /// string is written as `\ufffd`.
-/// @throws Error(Errc::invalid_argument) if the context is not an object, or the payload or
+/// @throws ArgumentError if the context is not an object, or the payload or
 ///         context is nested deeper than 511 levels (so everything encoded can be decoded).
 /// **Thread safety:** pure function.
 void encode(const Notification& notification, EnvelopeVersion version, std::string& out);

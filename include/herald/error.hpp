@@ -1,6 +1,6 @@
 #pragma once
 /// @file error.hpp
-/// Herald's error model: one exception base, a few subclasses, and an error-code enum.
+/// Herald's error model: an error-code enum, its four groups, and one exception class per group.
 
 #include <stdexcept>
 #include <string>
@@ -34,34 +34,65 @@ const std::error_category& error_category() noexcept;
 /// Makes a std::error_code from an Errc (found by ADL).
 std::error_code make_error_code(Errc code) noexcept;
 
-/// Base of every exception Herald throws. code() is in herald::error_category().
+/// The groups of Errc values. Each group has exactly one exception class, so code that catches
+/// a class knows which codes it can see, and a code tells which class carries it.
+enum class ErrorGroup {
+  argument,   ///< invalid_argument: the caller passed what the API refuses (a bug) -> ArgumentError
+  config,     ///< invalid_config, invalid_url: bad configuration -> ConfigError
+  decode,     ///< decode_error, unsupported_version, unknown_priority: a bad body -> DecodeError
+  transport,  ///< every other code: the broker, the network, a bound or a closed object -> TransportError
+};
+
+/// The group `code` belongs to.
+ErrorGroup group_of(Errc code) noexcept;
+
+/// Base of every exception Herald throws: always one of the four classes below, the one of the
+/// code's group. code() is in herald::error_category().
 /// **Thread safety:** immutable value types, like std::system_error.
 class Error : public std::system_error {
  public:
-  Error(Errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+  Errc errc() const noexcept { return static_cast<Errc>(code().value()); }
+  ErrorGroup group() const noexcept { return group_of(errc()); }
+
+ protected:
+  /// `code` must belong to `group` (asserted: constructing it otherwise is a Herald bug).
+  Error(ErrorGroup group, Errc code, const std::string& what);
 };
 
-/// Bad configuration: a URL, an option struct, a routing file. The message names the field.
+/// A caller bug: an argument the API refuses (JSON that is not an object, a null registry, a
+/// listen() without bindings). code() is Errc::invalid_argument.
+class ArgumentError : public Error {
+ public:
+  explicit ArgumentError(const std::string& what);
+};
+
+/// Bad configuration: a URL, an option struct, a config or routing file. The message names the
+/// file, line or field. code() is Errc::invalid_config or Errc::invalid_url.
 class ConfigError : public Error {
  public:
-  using Error::Error;
-  explicit ConfigError(const std::string& what) : Error(Errc::invalid_config, what) {}
+  explicit ConfigError(const std::string& what);
+  ConfigError(Errc code, const std::string& what);
 };
 
 /// A message body that cannot be decoded: code() is Errc::decode_error, unsupported_version or
 /// unknown_priority.
 class DecodeError : public Error {
  public:
-  using Error::Error;
-  explicit DecodeError(const std::string& what) : Error(Errc::decode_error, what) {}
+  explicit DecodeError(const std::string& what);
+  DecodeError(Errc code, const std::string& what);
 };
 
-/// A transport failure reported synchronously (e.g. when a listener cannot be created).
+/// The broker, the network or a resource refused or failed: code() is any Errc of
+/// ErrorGroup::transport (transport_error, unauthorized, unreachable, timeout, overflow, closed,
+/// rejected, precondition_failed, tls_failed).
 class TransportError : public Error {
  public:
-  using Error::Error;
-  explicit TransportError(const std::string& what) : Error(Errc::transport_error, what) {}
+  explicit TransportError(const std::string& what);
+  TransportError(Errc code, const std::string& what);
 };
+
+/// Throws the exception class of `code`'s group.
+[[noreturn]] void throw_error(Errc code, const std::string& what);
 
 }  // namespace herald
 

@@ -68,7 +68,7 @@ class Notification {
   /// Replaces the payload with a deep copy of `value`.
   void set_payload(const rapidjson::Value& value);
   /// Replaces the context with a deep copy of `value` (must be an object).
-  /// @throws Error(Errc::invalid_argument) if `value` is not an object.
+  /// @throws ArgumentError if `value` is not an object.
   void set_context(const rapidjson::Value& value);
 
   /// The payload as compact JSON text.

@@ -84,7 +84,7 @@ struct NotifierOptions {
   /// The durable outbox (off while `outbox.directory` is empty): each notification is written
   /// to disk before the priority method returns and removed once the broker confirmed it; a
   /// Notifier opening an outbox with unconfirmed entries sends them again. Opening a locked
-  /// outbox throws Error(Errc::invalid_config). See OutboxOptions and docs/reliability.md.
+  /// outbox throws ConfigError. See OutboxOptions and docs/reliability.md.
   OutboxOptions outbox;
   /// Where sent / confirmed / failed counts, in-flight and confirm latency are kept (see
   /// Metrics and docs/operations.md). Null → the transport's `TransportOptions::metrics`, if any.
@@ -123,7 +123,7 @@ struct FlushResult {
 /// notifier.flush(std::chrono::seconds(5));
 /// ```
 /// The priority methods never throw transport errors: failures go to `on_error`, the counters
-/// and flush(). They throw Error(Errc::invalid_argument) only for caller bugs (JSON text that
+/// and flush(). They throw ArgumentError only for caller bugs (JSON text that
 /// does not parse, a context that is not an object).
 ///
 /// **Thread safety:** thread-safe; a Notifier and the notifiers prepare() returns share their
@@ -147,7 +147,7 @@ class Notifier {
   void notify(Priority priority, const rapidjson::Value& context, std::string_view event_type,
               const rapidjson::Value& payload);
   /// Same with JSON text for the context (empty = `{}`) and the payload, parsed by parse_json()
-  /// (decode()'s rules); text it refuses throws Error(Errc::invalid_argument) saying why.
+  /// (decode()'s rules); text it refuses throws ArgumentError saying why.
   void notify(Priority priority, std::string_view context_json, std::string_view event_type,
               std::string_view payload_json);
 

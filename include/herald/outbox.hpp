@@ -33,7 +33,7 @@ enum class OutboxFullPolicy {
 /// Outbox configuration (NotifierOptions::outbox). Off while `directory` is empty.
 struct OutboxOptions {
   /// Directory of the outbox (created if missing). Locked (flock) by one Notifier at a time:
-  /// a second process gets an Error(Errc::invalid_config) naming the directory.
+  /// a second process gets an ConfigError naming the directory.
   std::string directory;
   OutboxDurability durability = OutboxDurability::group_commit;
   /// Group commit period (also how often confirmations are recorded in either mode). 1 ms .. 10 s.
@@ -82,7 +82,7 @@ struct OutboxContents {
 };
 
 /// Reads the unconfirmed notifications of an outbox directory without changing it and without
-/// taking its lock. @throws Error(Errc::invalid_argument) when `directory` is not readable.
+/// taking its lock. @throws ArgumentError when `directory` is not readable.
 /// **Thread safety:** a free function over files.
 OutboxContents read_outbox(const std::string& directory);
 

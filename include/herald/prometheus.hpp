@@ -16,7 +16,7 @@ namespace herald {
 
 /// A Metrics handle registering Herald's series in `registry` (which the application exposes
 /// with its own `prometheus::Exposer` or serializer). Herald keeps the registry alive.
-/// @throws Error(Errc::invalid_argument) when `registry` is null, or ConfigError when it
+/// @throws ArgumentError when `registry` is null, or ConfigError when it
 ///         already has a family of one of Herald's names with another type.
 /// **Thread safety:** thread-safe.
 std::shared_ptr<Metrics> make_metrics(std::shared_ptr<prometheus::Registry> registry);
