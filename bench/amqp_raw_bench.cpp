@@ -13,7 +13,7 @@
 // phases: a comma-separated subset of raw-send,raw-receive,driver-send,driver-receive,notifier,server
 // (default all, in that order; bench/compare runs raw-send,raw-receive,notifier,server). "server"
 // alone drains the bench-api.info queue an earlier "notifier" run filled (it waits for count).
-#include "drivers/driver.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <herald/herald.hpp>
 
@@ -148,7 +148,7 @@ class RawReceiver : public RawClient {
   int count_, received_ = 0;
 };
 
-void herald_send(herald::detail::Driver& driver, const std::string& exchange, const std::string& key, int count,
+void herald_send(herald::detail::TransportDriver& driver, const std::string& exchange, const std::string& key, int count,
                  const std::string& body) {
   std::mutex mutex;
   std::condition_variable done;
@@ -165,7 +165,7 @@ void herald_send(herald::detail::Driver& driver, const std::string& exchange, co
   if (failed) std::printf("herald send: %d failed\n", failed);
 }
 
-void herald_receive(herald::detail::Driver& driver, const herald::detail::QueueBinding& binding, int count) {
+void herald_receive(herald::detail::TransportDriver& driver, const herald::detail::QueueBinding& binding, int count) {
   auto listener = driver.listen({{binding}, kWindow});
   int received = 0;
   while (received < count)

@@ -36,7 +36,7 @@ class Parser {
       if (end == text.size()) break;
       pos = end + 1;
     }
-    flush();
+    commit_pending();
     return std::move(out_);
   }
 
@@ -47,7 +47,7 @@ class Parser {
 
   void handle(std::string_view line) {
     if (line.empty()) {  // a blank line ends a multi-line value
-      flush();
+      commit_pending();
       return;
     }
     if (line.front() == ' ' || line.front() == '\t') {
@@ -56,7 +56,7 @@ class Parser {
       pending_value_.append(strip(line));
       return;
     }
-    flush();
+    commit_pending();
     if (line.front() == '[') {
       if (line.back() != ']') fail("invalid section '" + std::string(line) + "' (must end with ])");
       if (line.size() <= 2) fail("empty section name");
@@ -82,7 +82,7 @@ class Parser {
     pending_line_ = line_;
   }
 
-  void flush() {
+  void commit_pending() {
     if (!pending_) return;
     pending_ = false;
     out_.push_back({group_, std::move(pending_option_), std::move(pending_value_), pending_line_});

@@ -1,6 +1,6 @@
 #include "metrics/instruments.hpp"
 
-#include "metrics/metrics_core.hpp"
+#include "metrics/metric_families.hpp"
 
 #include <herald/error.hpp>
 
@@ -72,10 +72,10 @@ double seconds(std::chrono::steady_clock::duration duration) { return std::chron
 }  // namespace
 
 TransportInstruments::TransportInstruments(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {
-  MetricsCore& core = metrics_->core();
+  MetricFamilies& families = metrics_->families();
   for (std::size_t i = 0; i < kStates.size(); ++i)
-    state_[i] = &core.transport_state.Add({{"state", std::string(to_string(kStates[i]))}});
-  reconnects_ = &core.transport_reconnects.Add({});
+    state_[i] = &families.transport_state.Add({{"state", std::string(to_string(kStates[i]))}});
+  reconnects_ = &families.transport_reconnects.Add({});
 }
 
 void TransportInstruments::state_changed(TransportState state) noexcept {
@@ -108,14 +108,14 @@ void TransportInstruments::apply_locked(TransportState state) noexcept {
 }
 
 NotifierInstruments::NotifierInstruments(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {
-  MetricsCore& core = metrics_->core();
+  MetricFamilies& families = metrics_->families();
   for (Priority p : kAllPriorities) {
     prometheus::Labels labels{{"priority", std::string(to_string(p))}};
-    sent_[index_of(p)] = &core.notifications_sent.Add(labels);
-    confirmed_[index_of(p)] = &core.notifications_confirmed.Add(labels);
+    sent_[index_of(p)] = &families.notifications_sent.Add(labels);
+    confirmed_[index_of(p)] = &families.notifications_confirmed.Add(labels);
   }
-  in_flight_ = &core.notifications_in_flight.Add({});
-  confirm_latency_ = &core.confirm_latency.Add({}, MetricsCore::latency_buckets());
+  in_flight_ = &families.notifications_in_flight.Add({});
+  confirm_latency_ = &families.confirm_latency.Add({}, MetricFamilies::latency_buckets());
 }
 
 void NotifierInstruments::sent(Priority priority) noexcept {
@@ -132,7 +132,7 @@ void NotifierInstruments::confirmed(Priority priority, std::chrono::steady_clock
 void NotifierInstruments::failed(Priority priority, std::error_code error) noexcept {
   in_flight_->Decrement();
   try {
-    metrics_->core()
+    metrics_->families()
         .notifications_failed.Add({{"priority", std::string(to_string(priority))}, {"reason", reason_label(error)}})
         .Increment();
   } catch (...) {
@@ -141,9 +141,9 @@ void NotifierInstruments::failed(Priority priority, std::error_code error) noexc
 }
 
 ServerInstruments::ServerInstruments(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {
-  MetricsCore& core = metrics_->core();
-  received_ = &core.server_received.Add({});
-  backlog_ = &core.server_backlog.Add({});
+  MetricFamilies& families = metrics_->families();
+  received_ = &families.server_received.Add({});
+  backlog_ = &families.server_backlog.Add({});
   for (std::size_t i = 0; i < kSettlementCount; ++i) {
     const SettlementSeries& series = kSettlementSeries[i];
     prometheus::Labels labels;
@@ -151,22 +151,22 @@ ServerInstruments::ServerInstruments(std::shared_ptr<Metrics> metrics) : metrics
     prometheus::Family<prometheus::Counter>* family = nullptr;
     switch (series.family) {
       case SettlementSeries::handled:
-        family = &core.server_handled;
+        family = &families.server_handled;
         break;
       case SettlementSeries::acked_unhandled:
-        family = &core.server_acked_unhandled;
+        family = &families.server_acked_unhandled;
         break;
       case SettlementSeries::requeued:
-        family = &core.server_requeued;
+        family = &families.server_requeued;
         break;
       case SettlementSeries::duplicates:
-        family = &core.server_duplicates;
+        family = &families.server_duplicates;
         break;
       case SettlementSeries::released:
-        family = &core.server_released;
+        family = &families.server_released;
         break;
       case SettlementSeries::dead_lettered:
-        family = &core.server_dead_lettered;
+        family = &families.server_dead_lettered;
         break;
     }
     settled_[i] = &family->Add(labels);
@@ -184,7 +184,7 @@ void ServerInstruments::settled(Settlement settlement) noexcept {
 }
 
 prometheus::Histogram* ServerInstruments::handler_duration(const std::string& endpoint) {
-  return &metrics_->core().handler_duration.Add({{"endpoint", endpoint}}, MetricsCore::latency_buckets());
+  return &metrics_->families().handler_duration.Add({{"endpoint", endpoint}}, MetricFamilies::latency_buckets());
 }
 
 void ServerInstruments::observe(prometheus::Histogram* series, std::chrono::steady_clock::duration duration) noexcept {
@@ -196,11 +196,11 @@ void ServerInstruments::observe(prometheus::Histogram* series, std::chrono::stea
 namespace herald::detail {
 
 OutboxInstruments::OutboxInstruments(std::shared_ptr<Metrics> metrics) : metrics_(std::move(metrics)) {
-  MetricsCore& core = metrics_->core();
-  depth_ = &core.outbox_depth.Add({});
-  oldest_age_ = &core.outbox_oldest_age.Add({});
-  dropped_ = &core.outbox_dropped.Add({});
-  replayed_ = &core.outbox_replayed.Add({});
+  MetricFamilies& families = metrics_->families();
+  depth_ = &families.outbox_depth.Add({});
+  oldest_age_ = &families.outbox_oldest_age.Add({});
+  dropped_ = &families.outbox_dropped.Add({});
+  replayed_ = &families.outbox_replayed.Add({});
 }
 
 void OutboxInstruments::update(std::uint64_t depth, double oldest_age_seconds) noexcept {

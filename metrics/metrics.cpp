@@ -1,4 +1,4 @@
-#include "metrics/metrics_core.hpp"
+#include "metrics/metric_families.hpp"
 
 #include <herald/error.hpp>
 #include <herald/prometheus.hpp>
@@ -31,7 +31,7 @@ std::shared_ptr<prometheus::Registry> checked(std::shared_ptr<prometheus::Regist
 
 }  // namespace
 
-MetricsCore::MetricsCore(std::shared_ptr<prometheus::Registry> registry)
+MetricFamilies::MetricFamilies(std::shared_ptr<prometheus::Registry> registry)
     : registry_(checked(std::move(registry))),
       transport_state(gauge(*registry_, "herald_transport_state",
                             "1 for the transport's current state (connecting, connected, degraded, failed), else 0")),
@@ -79,7 +79,7 @@ MetricsCore::MetricsCore(std::shared_ptr<prometheus::Registry> registry)
       .Set(1);
 }
 
-const prometheus::Histogram::BucketBoundaries& MetricsCore::latency_buckets() {
+const prometheus::Histogram::BucketBoundaries& MetricFamilies::latency_buckets() {
   static const prometheus::Histogram::BucketBoundaries kBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
   return kBuckets;
@@ -87,25 +87,25 @@ const prometheus::Histogram::BucketBoundaries& MetricsCore::latency_buckets() {
 
 }  // namespace detail
 
-Metrics::Metrics(std::unique_ptr<detail::MetricsCore> core) : core_(std::move(core)) {
-  if (!core_) throw ArgumentError("metrics: no core");
+Metrics::Metrics(std::unique_ptr<detail::MetricFamilies> families) : families_(std::move(families)) {
+  if (!families_) throw ArgumentError("metrics: no metric families");
 }
 
 Metrics::~Metrics() = default;
 
 std::shared_ptr<Metrics> Metrics::create() { return make_metrics(std::make_shared<prometheus::Registry>()); }
 
-std::string Metrics::serialize() const { return prometheus::TextSerializer().Serialize(core_->registry()->Collect()); }
+std::string Metrics::serialize() const { return prometheus::TextSerializer().Serialize(families_->registry()->Collect()); }
 
 std::shared_ptr<Metrics> make_metrics(std::shared_ptr<prometheus::Registry> registry) {
   try {
-    return std::make_shared<Metrics>(std::make_unique<detail::MetricsCore>(std::move(registry)));
+    return std::make_shared<Metrics>(std::make_unique<detail::MetricFamilies>(std::move(registry)));
   } catch (const std::invalid_argument& e) {
     // prometheus-cpp: a family of that name exists with another type or constant labels.
     throw ConfigError(std::string("metrics: the registry already holds a conflicting family: ") + e.what());
   }
 }
 
-std::shared_ptr<prometheus::Registry> registry_of(const Metrics& metrics) { return metrics.core().registry(); }
+std::shared_ptr<prometheus::Registry> registry_of(const Metrics& metrics) { return metrics.families().registry(); }
 
 }  // namespace herald

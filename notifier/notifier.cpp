@@ -1,8 +1,8 @@
-#include "notifier/notifier_core.hpp"
+#include "notifier/notifier_state.hpp"
 
 #include "core/json_parse.hpp"
 #include "core/logging.hpp"
-#include "drivers/driver.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <herald/error.hpp>
 
@@ -59,7 +59,7 @@ void validate(const NotifierOptions& options) {
 
 }  // namespace
 
-NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions options)
+NotifierState::NotifierState(std::shared_ptr<Transport> transport, NotifierOptions options)
     : transport_(std::move(transport)), options_(std::move(options)), logger_(logger_or_default(options_.logger)) {
   if (!transport_) throw ConfigError("transport: a transport is required");
   validate(options_);
@@ -69,11 +69,11 @@ NotifierCore::NotifierCore(std::shared_ptr<Transport> transport, NotifierOptions
       !std::all_of(options_.drivers.begin(), options_.drivers.end(), [](const std::string& d) { return d == "noop"; });
 }
 
-NotifierCore::~NotifierCore() {
+NotifierState::~NotifierState() {
   if (outbox_) outbox_->stop();
 }
 
-void NotifierCore::load_drivers() {
+void NotifierState::load_drivers() {
   for (const std::string& name : options_.drivers) drivers_.push_back(make_notifier_driver(name, *this, true));
   if (options_.outbox.directory.empty()) return;
   outbox_ = Outbox::open(options_.outbox, transport_->driver(), transport_->options().send_timeout, logger_,
@@ -85,7 +85,7 @@ void NotifierCore::load_drivers() {
   outbox_->start();
 }
 
-void NotifierCore::on_outbox_outcome(const OutboxOutcome& outcome) {
+void NotifierState::on_outbox_outcome(const OutboxOutcome& outcome) {
   observe(outcome.priority, outcome.error, std::chrono::steady_clock::now() - outcome.latency);
   if (!outcome.error) {
     complete(outcome.error, nullptr);
@@ -100,8 +100,8 @@ void NotifierCore::on_outbox_outcome(const OutboxOutcome& outcome) {
   complete(outcome.error, &failure);
 }
 
-void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion version, int retry) {
-  Driver& driver = transport_->driver();
+void NotifierState::send_to_topics(Notification& notification, EnvelopeVersion version, int retry) {
+  TransportDriver& driver = transport_->driver();
   const std::string& exchange = transport_->options().control_exchange;
   const std::string_view priority = to_string(notification.priority);
   for (const std::string& topic : options_.topics) {
@@ -173,7 +173,7 @@ void NotifierCore::send_to_topics(Notification& notification, EnvelopeVersion ve
   }
 }
 
-void NotifierCore::record_failure(const SendFailure& failure) {
+void NotifierState::record_failure(const SendFailure& failure) {
   sent_.fetch_add(1, std::memory_order_relaxed);
   if (instruments_) {
     instruments_->sent(failure.priority);
@@ -182,7 +182,7 @@ void NotifierCore::record_failure(const SendFailure& failure) {
   complete(failure.error, &failure);
 }
 
-void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
+void NotifierState::complete(std::error_code error, const SendFailure* failure) {
   if (error) {
     failed_.fetch_add(1, std::memory_order_relaxed);
     // Never the payload: ids, event type and routing key identify the notification. One line
@@ -212,7 +212,7 @@ void NotifierCore::complete(std::error_code error, const SendFailure* failure) {
   flush_cv_.notify_all();
 }
 
-void NotifierCore::observe(Priority priority, std::error_code error,
+void NotifierState::observe(Priority priority, std::error_code error,
                            std::chrono::steady_clock::time_point sent_at) noexcept {
   if (!instruments_) return;
   if (error)
@@ -221,7 +221,7 @@ void NotifierCore::observe(Priority priority, std::error_code error,
     instruments_->confirmed(priority, std::chrono::steady_clock::now() - sent_at);
 }
 
-void NotifierCore::log_failure(std::error_code error, const SendFailure& failure) {
+void NotifierState::log_failure(std::error_code error, const SendFailure& failure) {
   std::string cause =
       error.message() + (failure.reason.empty() ? "" : ": " + failure.reason) + " (" + failure.routing_key + ")";
   std::vector<std::string> lines;
@@ -234,7 +234,7 @@ void NotifierCore::log_failure(std::error_code error, const SendFailure& failure
   for (const std::string& line : lines) logger_->error("{}", line);
 }
 
-FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
+FlushResult NotifierState::flush(std::chrono::milliseconds timeout) {
   {
     std::lock_guard lock(failure_log_mutex_);
     for (const std::string& line : failure_log_.summaries(std::chrono::steady_clock::now(), true))
@@ -253,7 +253,7 @@ FlushResult NotifierCore::flush(std::chrono::milliseconds timeout) {
   return result;
 }
 
-NotifierStats NotifierCore::stats() const noexcept {
+NotifierStats NotifierState::stats() const noexcept {
   NotifierStats s;
   s.notified = notified_.load();
   s.failed = failed_.load();
@@ -287,14 +287,14 @@ void NotificationCapture::clear() {
 
 namespace {
 
-// Owned by the Notifier handles only (copies and prepare() share it). Callbacks reach the core
+// Owned by the Notifier handles only (copies and prepare() share it). Callbacks reach the state
 // through weak references, and one of them may hold the last strong one for a moment: closing
 // the outbox here, when the last handle goes, keeps that on the thread dropping the handle, so
 // the outbox's lock and files are released when ~Notifier returns.
 struct NotifierHandles {
-  std::shared_ptr<detail::NotifierCore> core;
+  std::shared_ptr<detail::NotifierState> state;
   ~NotifierHandles() {
-    if (core->outbox()) core->outbox()->stop();
+    if (state->outbox()) state->outbox()->stop();
   }
 };
 
@@ -303,16 +303,16 @@ struct NotifierHandles {
 Notifier::Notifier(std::shared_ptr<Transport> transport, NotifierOptions options) {
   int retry = options.retry;
   std::string publisher_id = options.publisher_id;
-  auto core = std::make_shared<detail::NotifierCore>(std::move(transport), std::move(options));
-  core->load_drivers();
-  detail::NotifierCore* raw = core.get();
-  core_ = std::shared_ptr<detail::NotifierCore>(std::make_shared<NotifierHandles>(std::move(core)), raw);
+  auto state = std::make_shared<detail::NotifierState>(std::move(transport), std::move(options));
+  state->load_drivers();
+  detail::NotifierState* raw = state.get();
+  state_ = std::shared_ptr<detail::NotifierState>(std::make_shared<NotifierHandles>(std::move(state)), raw);
   publisher_id_ = std::move(publisher_id);
   retry_ = retry;
 }
 
-Notifier::Notifier(std::shared_ptr<detail::NotifierCore> core, std::string publisher_id, int retry)
-    : core_(std::move(core)), publisher_id_(std::move(publisher_id)), retry_(retry) {}
+Notifier::Notifier(std::shared_ptr<detail::NotifierState> state, std::string publisher_id, int retry)
+    : state_(std::move(state)), publisher_id_(std::move(publisher_id)), retry_(retry) {}
 
 Notifier::~Notifier() = default;
 Notifier::Notifier(const Notifier&) = default;
@@ -323,7 +323,7 @@ Notifier& Notifier::operator=(Notifier&&) noexcept = default;
 Notifier Notifier::prepare(const PrepareOptions& overrides) const {
   int retry = overrides.retry.value_or(retry_);
   if (retry < -1) throw ConfigError("retry: must be -1 (forever), 0 or a positive count");
-  return Notifier(core_, overrides.publisher_id.value_or(publisher_id_), retry);
+  return Notifier(state_, overrides.publisher_id.value_or(publisher_id_), retry);
 }
 
 namespace {
@@ -353,7 +353,7 @@ void Notifier::notify(Priority priority, const rapidjson::Value& context, std::s
   notification.priority = priority;
   notification.event_type = std::string(event_type);
   notification.set_payload(payload);
-  add_context<false>(notification, context.MemberBegin(), context.MemberEnd(), core_->options().sanitize_context);
+  add_context<false>(notification, context.MemberBegin(), context.MemberEnd(), state_->options().sanitize_context);
   send(std::move(notification));
 }
 
@@ -372,7 +372,7 @@ void Notifier::notify(Priority priority, std::string_view context_json, std::str
       rapidjson::Document context(&notification.allocator());
       detail::parse_json_into(context, context_json, "notify: context");
       if (!context.IsObject()) throw ArgumentError("notify: context is not a JSON object");
-      add_context<true>(notification, context.MemberBegin(), context.MemberEnd(), core_->options().sanitize_context);
+      add_context<true>(notification, context.MemberBegin(), context.MemberEnd(), state_->options().sanitize_context);
     }
   } catch (const DecodeError& e) {
     throw ArgumentError(e.what());
@@ -381,19 +381,19 @@ void Notifier::notify(Priority priority, std::string_view context_json, std::str
 }
 
 void Notifier::send(Notification&& notification) {
-  notification.message_id = core_->ids().message_id();
+  notification.message_id = state_->ids().message_id();
   notification.publisher_id = publisher_id_;
   notification.timestamp = format_timestamp(std::chrono::system_clock::now());
-  core_->notify_all(notification, retry_);
+  state_->notify_all(notification, retry_);
 }
 
-bool Notifier::is_enabled() const noexcept { return core_->is_enabled(); }
-FlushResult Notifier::flush(std::chrono::milliseconds timeout) { return core_->flush(timeout); }
-NotifierStats Notifier::stats() const noexcept { return core_->stats(); }
+bool Notifier::is_enabled() const noexcept { return state_->is_enabled(); }
+FlushResult Notifier::flush(std::chrono::milliseconds timeout) { return state_->flush(timeout); }
+NotifierStats Notifier::stats() const noexcept { return state_->stats(); }
 std::optional<OutboxStats> Notifier::outbox_stats() const {
-  if (!core_->outbox()) return std::nullopt;
-  return core_->outbox()->stats();
+  if (!state_->outbox()) return std::nullopt;
+  return state_->outbox()->stats();
 }
-std::shared_ptr<NotificationCapture> Notifier::capture() const noexcept { return core_->capture(); }
+std::shared_ptr<NotificationCapture> Notifier::capture() const noexcept { return state_->capture(); }
 
 }  // namespace herald

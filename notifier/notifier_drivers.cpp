@@ -1,7 +1,7 @@
 // The built-in notifier drivers: messagingv2, messaging, log, noop, test (routing lives in
 // routing_driver.cpp).
 
-#include "notifier/notifier_core.hpp"
+#include "notifier/notifier_state.hpp"
 
 #include <herald/error.hpp>
 
@@ -12,11 +12,11 @@ namespace {
 
 class MessagingDriver final : public NotifierDriver {
  public:
-  MessagingDriver(NotifierCore& core, EnvelopeVersion version) : core_(core), version_(version) {}
-  void notify(Notification& notification, int retry) override { core_.send_to_topics(notification, version_, retry); }
+  MessagingDriver(NotifierState& state, EnvelopeVersion version) : state_(state), version_(version) {}
+  void notify(Notification& notification, int retry) override { state_.send_to_topics(notification, version_, retry); }
 
  private:
-  NotifierCore& core_;
+  NotifierState& state_;
   EnvelopeVersion version_;
 };
 
@@ -44,15 +44,15 @@ spdlog::level::level_enum log_level(Priority priority) {
 // hold secrets) and it does not drop audit and sample (oslo bug #1518170).
 class LogDriver final : public NotifierDriver {
  public:
-  explicit LogDriver(NotifierCore& core) : core_(core) {}
+  explicit LogDriver(NotifierState& state) : state_(state) {}
   void notify(Notification& n, int) override {
-    core_.logger().log(log_level(n.priority), "notification {} {} from {} id={} at {}", to_upper_string(n.priority),
+    state_.logger().log(log_level(n.priority), "notification {} {} from {} id={} at {}", to_upper_string(n.priority),
                        n.event_type, n.publisher_id.empty() ? std::string_view("-") : std::string_view(n.publisher_id),
                        n.message_id, n.timestamp);
   }
 
  private:
-  NotifierCore& core_;
+  NotifierState& state_;
 };
 
 class NoopDriver final : public NotifierDriver {
@@ -71,18 +71,18 @@ class TestDriver final : public NotifierDriver {
 
 }  // namespace
 
-std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierCore& core, bool allow_routing) {
-  if (name == "messagingv2") return std::make_unique<MessagingDriver>(core, EnvelopeVersion::v2);
-  if (name == "messaging") return std::make_unique<MessagingDriver>(core, EnvelopeVersion::v1);
-  if (name == "log") return std::make_unique<LogDriver>(core);
+std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierState& state, bool allow_routing) {
+  if (name == "messagingv2") return std::make_unique<MessagingDriver>(state, EnvelopeVersion::v2);
+  if (name == "messaging") return std::make_unique<MessagingDriver>(state, EnvelopeVersion::v1);
+  if (name == "log") return std::make_unique<LogDriver>(state);
   if (name == "noop") return std::make_unique<NoopDriver>();
   if (name == "test") {
-    return std::make_unique<TestDriver>(core.ensure_capture());
+    return std::make_unique<TestDriver>(state.ensure_capture());
   }
   if (name == "routing") {
     if (!allow_routing) throw ConfigError("routing_config: the routing driver cannot route to itself");
-    if (core.options().routing_config.empty()) throw ConfigError("routing_config: required by the routing driver");
-    return make_routing_driver(core.options().routing_config, core);
+    if (state.options().routing_config.empty()) throw ConfigError("routing_config: required by the routing driver");
+    return make_routing_driver(state.options().routing_config, state);
   }
   throw ConfigError("driver: unknown notifier driver '" + name +
                     "' (expected messagingv2, messaging, log, routing, noop or test)");

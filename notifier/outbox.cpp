@@ -123,7 +123,7 @@ class ChunkPool : public std::enable_shared_from_this<ChunkPool> {
   std::vector<std::unique_ptr<ChunkBuffer>> free_;
 };
 
-std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, Driver& driver,
+std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, TransportDriver& driver,
                                      std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
                                      std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome) {
   validate(options);
@@ -136,7 +136,7 @@ std::shared_ptr<Outbox> Outbox::open(const OutboxOptions& options, Driver& drive
   return outbox;
 }
 
-Outbox::Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
+Outbox::Outbox(const OutboxOptions& options, TransportDriver& driver, std::chrono::milliseconds send_timeout,
                std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome)
     : options_(options),
       driver_(driver),

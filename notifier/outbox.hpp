@@ -13,7 +13,7 @@
 // settles inside send()) are applied for the whole batch under one lock and reported after
 // it, so the caller and the pump meet on the mutex once per batch, not once per message.
 
-#include "drivers/driver.hpp"
+#include "transports/transport_driver.hpp"
 #include "notifier/outbox_ledger.hpp"
 #include "notifier/outbox_log.hpp"
 
@@ -60,7 +60,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   /// Locks and reads the directory; unconfirmed entries found there are queued for sending
   /// (counted in stats().replayed). Damaged records are logged and skipped.
   /// @throws ConfigError for a locked directory or bad options.
-  static std::shared_ptr<Outbox> open(const OutboxOptions& options, Driver& driver,
+  static std::shared_ptr<Outbox> open(const OutboxOptions& options, TransportDriver& driver,
                                       std::chrono::milliseconds send_timeout, std::shared_ptr<spdlog::logger> logger,
                                       std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
   ~Outbox();
@@ -128,7 +128,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
     std::string reason;
     std::chrono::steady_clock::duration latency{};
   };
-  Outbox(const OutboxOptions& options, Driver& driver, std::chrono::milliseconds send_timeout,
+  Outbox(const OutboxOptions& options, TransportDriver& driver, std::chrono::milliseconds send_timeout,
          std::shared_ptr<spdlog::logger> logger, std::shared_ptr<Metrics> metrics, OutcomeHandler on_outcome);
   void recover();
   /// Whether a record of `size` bytes fits (under append_mutex_).
@@ -155,7 +155,7 @@ class Outbox : public std::enable_shared_from_this<Outbox> {
   Chunk& chunk_for_locked(std::uint64_t segment, std::size_t size);
 
   OutboxOptions options_;
-  Driver& driver_;
+  TransportDriver& driver_;
   std::chrono::milliseconds send_timeout_;
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<OutboxInstruments> instruments_;

@@ -7,7 +7,7 @@
 // rules always matches. Each selected driver runs at most once per notification. Unlike oslo
 // (whose sub-drivers fail to load) the file is read eagerly, so mistakes fail at construction.
 
-#include "notifier/notifier_core.hpp"
+#include "notifier/notifier_state.hpp"
 
 #include <herald/error.hpp>
 
@@ -48,7 +48,7 @@ std::vector<std::string> read_globs(const YAML::Node& node, const std::string& w
 
 class RoutingDriver final : public NotifierDriver {
  public:
-  RoutingDriver(const std::string& path, NotifierCore& core) {
+  RoutingDriver(const std::string& path, NotifierState& state) {
     YAML::Node root;
     try {
       root = YAML::LoadFile(path);
@@ -75,7 +75,7 @@ class RoutingDriver final : public NotifierDriver {
             route.priorities = read_globs(rules["accepted_priorities"], where + ".accepted_priorities", true);
           }
         }
-        route.driver_index = driver_index(route.driver_name, core);
+        route.driver_index = driver_index(route.driver_name, state);
         routes_.push_back(std::move(route));
       }
     }
@@ -94,10 +94,10 @@ class RoutingDriver final : public NotifierDriver {
   }
 
  private:
-  std::size_t driver_index(const std::string& name, NotifierCore& core) {
+  std::size_t driver_index(const std::string& name, NotifierState& state) {
     for (std::size_t i = 0; i < names_.size(); ++i)
       if (names_[i] == name) return i;
-    drivers_.push_back(make_notifier_driver(name, core, false));
+    drivers_.push_back(make_notifier_driver(name, state, false));
     names_.push_back(name);
     return drivers_.size() - 1;
   }
@@ -109,8 +109,8 @@ class RoutingDriver final : public NotifierDriver {
 
 }  // namespace
 
-std::unique_ptr<NotifierDriver> make_routing_driver(const std::string& path, NotifierCore& core) {
-  return std::make_unique<RoutingDriver>(path, core);
+std::unique_ptr<NotifierDriver> make_routing_driver(const std::string& path, NotifierState& state) {
+  return std::make_unique<RoutingDriver>(path, state);
 }
 
 }  // namespace herald::detail

@@ -4,8 +4,8 @@
 #include <herald/notification_server.hpp>
 
 #include "core/logging.hpp"
-#include "drivers/driver.hpp"
-#include "drivers/listen_bindings.hpp"
+#include "transports/transport_driver.hpp"
+#include "transports/listen_bindings.hpp"
 #include "metrics/instruments.hpp"
 #include "server/recent_keys.hpp"
 
@@ -30,12 +30,10 @@ namespace herald {
 namespace detail {
 namespace {
 
-// A poll's batch is split evenly over the workers, in tasks of 16 to 64 messages: every task
-// is a wake-up of a worker, so fewer, larger tasks cost less (16 → 64 gave +20 % end to end,
-// bench/RESULTS.md), while a split per worker keeps them all busy.
-constexpr std::size_t kMinTaskChunk = 16;
-constexpr std::size_t kMaxTaskChunk = 64;
-constexpr std::size_t kPollBatch = 256;
+// In single mode every worker polls the listener itself and handles what it took: no thread
+// between the listener and the handlers. A worker takes at most this many at a time, so that
+// a burst is shared among the workers rather than taken by the first one awake.
+constexpr std::size_t kWorkerPollBatch = 32;
 constexpr std::chrono::milliseconds kPollTimeout{100};
 
 using Clock = std::chrono::steady_clock;
@@ -96,14 +94,15 @@ std::vector<BasicEndpoint<HandlerT>> timed(std::vector<BasicEndpoint<HandlerT>> 
 }  // namespace
 
 // How a server hands messages to its endpoints: the strategy, chosen once at construction.
-// Single: messages are dispatched one by one as the poll thread hands them out in chunks.
+// Single: `workers` threads each poll the listener and dispatch what they took, one by one.
 struct SingleMode {
   SingleMode(std::vector<Endpoint> endpoints, std::shared_ptr<spdlog::logger> logger)
       : dispatcher(std::move(endpoints), std::move(logger)) {}
   Dispatcher dispatcher;
 };
-// Batch: the poll thread collects up to batch_size messages or waits batch_timeout (oslo's
-// batch_poll_helper), and each batch goes to the batch endpoints as one call per priority.
+// Batch: one poll thread collects up to batch_size messages or waits batch_timeout (oslo's
+// batch_poll_helper), and each batch goes to a pool of `workers` threads, to the batch
+// endpoints as one call per priority.
 struct BatchMode {
   BatchMode(std::vector<BatchEndpoint> endpoints, std::shared_ptr<spdlog::logger> logger)
       : dispatcher(std::move(endpoints), std::move(logger)) {}
@@ -111,11 +110,11 @@ struct BatchMode {
 };
 using DispatchMode = std::variant<SingleMode, BatchMode>;
 
-class ServerCore {
+class ServerRuntime {
  public:
   /// `Mode` (SingleMode or BatchMode) is built in place from `mode_args`.
   template <typename Mode, typename... ModeArgs>
-  ServerCore(std::shared_ptr<Transport> transport, std::vector<Target> targets, ServerOptions options,
+  ServerRuntime(std::shared_ptr<Transport> transport, std::vector<Target> targets, ServerOptions options,
              std::shared_ptr<ServerInstruments> instruments, std::in_place_type_t<Mode> mode, ModeArgs&&... mode_args)
       : transport_(std::move(transport)),
         options_(std::move(options)),
@@ -140,7 +139,7 @@ class ServerCore {
                                      options_.broadcast ? broadcast_queue_name(targets.front().topic) : "");
   }
 
-  ~ServerCore() {
+  ~ServerRuntime() {
     stop(std::chrono::milliseconds(0));
     wait_until(std::nullopt);
   }
@@ -153,9 +152,11 @@ class ServerCore {
     listener_ = transport_->driver().listen(spec_);
     stopping_.store(false);
     release_at_.store(ticks(Clock::time_point::max()));
-    pool_.emplace(options_.workers);
-    busy_.store(1);  // the poll thread
-    poll_thread_ = std::thread([this] { poll_loop(); });
+    const bool batch = std::holds_alternative<BatchMode>(mode_);
+    if (batch) pool_.emplace(options_.workers);
+    const std::size_t pollers = batch ? 1 : options_.workers;
+    busy_.store(pollers);
+    for (std::size_t i = 0; i < pollers; ++i) pollers_.emplace_back([this] { poll_loop(); });
     state_ = State::running;
   }
 
@@ -219,7 +220,7 @@ class ServerCore {
     return cv.wait_until(lock, *deadline, done);
   }
 
-  // One task (or the poll thread) finished; the last one wakes wait_until().
+  // One task (or polling thread) finished; the last one wakes wait_until().
   void finish_task() {
     if (busy_.fetch_sub(1) != 1) return;
     std::lock_guard idle(idle_mutex_);
@@ -238,10 +239,12 @@ class ServerCore {
   // Joins outside the lock so a handler may call stop() while wait() is joining.
   void join_locked(std::unique_lock<std::mutex>& lock) {
     state_ = State::joining;
-    std::thread poller = std::move(poll_thread_);
+    std::vector<std::thread> pollers = std::move(pollers_);
+    pollers_.clear();
     lock.unlock();
-    if (poller.joinable()) poller.join();
-    pool_->join();  // runs every task already submitted; stopping_ makes them release
+    for (std::thread& poller : pollers)
+      if (poller.joinable()) poller.join();
+    if (pool_) pool_->join();  // runs every task already submitted; stopping_ makes them release
     lock.lock();
     pool_.reset();
     listener_.reset();
@@ -257,7 +260,8 @@ class ServerCore {
       logger_->error("notification server: poll loop failed: {}", e.what());
     }
     // Stops credit: prefetched deliveries go back; those taken stay settleable (on amqp the
-    // links detach once they are settled, which this call may wait for).
+    // links detach once they are settled, which this call may wait for). The first polling
+    // thread out stops it for all (stop() is idempotent; the others' blocked polls return).
     try {
       listener_->stop();
     } catch (const std::exception& e) {
@@ -272,7 +276,8 @@ class ServerCore {
     if (instruments_) instruments_->received(count);
   }
 
-  // Every message taken ends here exactly once.
+  // Every message taken ends here exactly once, after it was settled and logged: whoever sees a
+  // count in stats() also sees the settlement and the log line.
   void count(Settlement settlement) {
     std::atomic<std::uint64_t>* counter = nullptr;
     switch (settlement) {
@@ -314,22 +319,13 @@ class ServerCore {
     if (instruments_) instruments_->settled(settlement);
   }
 
+  // A worker: polls and handles what it took, until stopped.
   void poll(SingleMode& mode) {
     while (!stopping_.load(std::memory_order_relaxed)) {
-      IncomingBatch batch = listener_->poll(kPollTimeout, kPollBatch);
+      IncomingBatch batch = listener_->poll(kPollTimeout, kWorkerPollBatch);
       if (batch.empty()) continue;
       took(batch.size());
-      const std::size_t task_size =
-          std::clamp((batch.size() + options_.workers - 1) / options_.workers, kMinTaskChunk, kMaxTaskChunk);
-      for (std::size_t begin = 0; begin < batch.size(); begin += task_size) {
-        auto chunk = std::make_shared<IncomingBatch>();
-        std::size_t end = std::min(batch.size(), begin + task_size);
-        chunk->reserve(end - begin);
-        for (std::size_t i = begin; i < end; ++i) chunk->push_back(std::move(batch[i]));
-        post_task([this, &mode, chunk] {
-          for (auto& message : *chunk) process_one(mode, *message);
-        });
-      }
+      for (auto& message : batch) process_one(mode, *message);
     }
   }
 
@@ -358,10 +354,10 @@ class ServerCore {
       n.delivery_count = message.delivery_count();
       return n;
     } catch (const Error& e) {
-      bool unknown = e.code() == make_error_code(Errc::unknown_priority);
-      count(unknown ? Settlement::unknown_priority : Settlement::undecodable);
+      // Log and settle first: a reader of stats() that sees the count must also see the line.
       logger_->warn("notification server: dead-lettering a message from queue '{}': {}", message.queue(), e.what());
       message.reject();
+      count(e.errc() == Errc::unknown_priority ? Settlement::unknown_priority : Settlement::undecodable);
       return std::nullopt;
     }
   }
@@ -371,8 +367,8 @@ class ServerCore {
   // would have acked that one before taking this one, so both modes count it the same.
   bool skip_duplicate(IncomingMessage& message, const std::string& key, bool earlier_in_batch = false) {
     if (options_.dedup_window == 0 || !(earlier_in_batch || dedup_.contains(key))) return false;
-    count(Settlement::duplicate);
     message.ack();
+    count(Settlement::duplicate);
     return true;
   }
 
@@ -383,31 +379,31 @@ class ServerCore {
 
   void requeue_or_dead_letter(IncomingMessage& message, const Notification& n, const std::string& key) {
     if (!options_.allow_requeue) {
-      count(Settlement::requeue_refused);
       logger_->warn("notification server: requeue of {} ({}) asked but allow_requeue is false; acked", n.message_id,
                     n.event_type);
       message.ack();
+      count(Settlement::requeue_refused);
       return;
     }
     // This server's own count, or the broker's where it counts (RabbitMQ 4: across the fleet).
     std::uint32_t times = std::max(redeliveries_.increment(key), message.delivery_count() + 1);
     if (times > options_.max_redeliveries) {
-      count(Settlement::redelivery_limit);
       logger_->warn("notification server: {} ({}) requeued {} times, over max_redeliveries={}; dead-lettered",
                     n.message_id, n.event_type, times - 1, options_.max_redeliveries);
       message.reject();
+      count(Settlement::redelivery_limit);
       return;
     }
-    count(Settlement::requeued);
     message.requeue();
+    count(Settlement::requeued);
   }
 
   // While stopping, messages are still handled until the drain deadline, then released.
   bool release_if_stopping(IncomingMessage& message) {
     if (!stopping_.load(std::memory_order_relaxed)) return false;
     if (ticks(Clock::now()) < release_at_.load()) return false;
-    count(Settlement::released);
     message.requeue();
+    count(Settlement::released);
     return true;
   }
 
@@ -419,13 +415,13 @@ class ServerCore {
       requeue_or_dead_letter(message, n, key);
       return;
     }
+    ack_handled(message, key);
     if (result.called > 0)
       count(Settlement::handled);
     else if (result.filtered_out > 0)
       count(Settlement::filtered);
     else
       count(Settlement::no_endpoint);
-    ack_handled(message, key);
   }
 
   void process_one(const SingleMode& mode, IncomingMessage& message) {
@@ -479,12 +475,12 @@ class ServerCore {
   State state_ = State::idle;
   std::atomic<bool> stopping_{false};
   std::atomic<std::int64_t> release_at_{0};  // steady-clock ticks after which stopping releases
-  std::atomic<std::size_t> busy_{0};         // the poll thread + tasks posted and not finished
+  std::atomic<std::size_t> busy_{0};         // polling threads + tasks posted and not finished
   std::mutex idle_mutex_;
   std::condition_variable idle_cv_;
   std::unique_ptr<Listener> listener_;
-  std::optional<boost::asio::thread_pool> pool_;
-  std::thread poll_thread_;
+  std::optional<boost::asio::thread_pool> pool_;  // batch mode's workers
+  std::vector<std::thread> pollers_;              // single mode: the workers; batch mode: one poller
 };
 
 }  // namespace detail
@@ -495,8 +491,8 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  core_ =
-      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+  runtime_ =
+      std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options), instruments,
                                            std::in_place_type<detail::SingleMode>, std::move(timed_endpoints), logger);
 }
 
@@ -506,19 +502,19 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  core_ =
-      std::make_shared<detail::ServerCore>(std::move(transport), std::move(targets), std::move(options), instruments,
+  runtime_ =
+      std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options), instruments,
                                            std::in_place_type<detail::BatchMode>, std::move(timed_endpoints), logger);
 }
 
 NotificationServer::~NotificationServer() = default;
-void NotificationServer::start() { core_->start(); }
-void NotificationServer::stop() { core_->stop(std::chrono::milliseconds(0)); }
-void NotificationServer::stop(std::chrono::milliseconds drain_timeout) { core_->stop(drain_timeout); }
-void NotificationServer::wait() { core_->wait_until(std::nullopt); }
+void NotificationServer::start() { runtime_->start(); }
+void NotificationServer::stop() { runtime_->stop(std::chrono::milliseconds(0)); }
+void NotificationServer::stop(std::chrono::milliseconds drain_timeout) { runtime_->stop(drain_timeout); }
+void NotificationServer::wait() { runtime_->wait_until(std::nullopt); }
 bool NotificationServer::wait_for(std::chrono::milliseconds timeout) {
-  return core_->wait_until(std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0)));
+  return runtime_->wait_until(std::chrono::steady_clock::now() + std::max(timeout, std::chrono::milliseconds(0)));
 }
-ServerStats NotificationServer::stats() const noexcept { return core_->stats(); }
+ServerStats NotificationServer::stats() const noexcept { return runtime_->stats(); }
 
 }  // namespace herald

@@ -9,7 +9,7 @@
 namespace herald {
 
 namespace detail {
-class MetricsCore;
+class MetricFamilies;
 }
 
 /// A set of Prometheus metrics that transports, notifiers and servers update.
@@ -40,7 +40,7 @@ class Metrics {
   static std::shared_ptr<Metrics> create();
 
   /// Internal: used by Metrics::create() and the prometheus bridge.
-  explicit Metrics(std::unique_ptr<detail::MetricsCore> core);
+  explicit Metrics(std::unique_ptr<detail::MetricFamilies> families);
   ~Metrics();
   Metrics(const Metrics&) = delete;
   Metrics& operator=(const Metrics&) = delete;
@@ -50,10 +50,10 @@ class Metrics {
   std::string serialize() const;
 
   /// Internal (not part of the stable API).
-  detail::MetricsCore& core() const noexcept { return *core_; }
+  detail::MetricFamilies& families() const noexcept { return *families_; }
 
  private:
-  std::unique_ptr<detail::MetricsCore> core_;
+  std::unique_ptr<detail::MetricFamilies> families_;
 };
 
 }  // namespace herald

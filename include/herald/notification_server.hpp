@@ -19,7 +19,7 @@ class logger;
 namespace herald {
 
 namespace detail {
-class ServerCore;
+class ServerRuntime;
 }
 
 /// NotificationServer configuration (oslo names in brackets); validated once by the
@@ -85,9 +85,11 @@ struct ServerStats {
 
 /// Receives notifications and dispatches them to endpoints, as oslo's NotificationServer.
 ///
-/// One poll thread per listener takes batches from the transport and hands them to a worker
-/// pool, which decodes and dispatches; results become ack / requeue / reject. Undecodable
-/// messages and unknown priorities are dead-lettered with one warning and a counter.
+/// With single-notification endpoints, each of the `workers` threads polls the transport's
+/// listener and decodes and dispatches what it took; with batch endpoints one poll thread
+/// collects batches and hands them to `workers` threads. Results become ack / requeue /
+/// reject. Undecodable messages and unknown priorities are dead-lettered with one warning and
+/// a counter.
 ///
 /// **Thread safety:** start(), stop(), wait(), wait_for() and stats() may be called from any thread, and
 /// each is idempotent. Handlers run concurrently on the workers. Not copyable or movable; the
@@ -119,7 +121,7 @@ class NotificationServer {
   /// wait_for() to wait for the end. Calling it again may only shorten the drain (e.g. a second
   /// SIGTERM → `stop()` releases at once).
   void stop(std::chrono::milliseconds drain_timeout);
-  /// Waits until the poll thread and every handler have finished (after stop()), then the
+  /// Waits until the polling threads and every handler have finished (after stop()), then the
   /// listener is closed.
   void wait();
   /// wait() with a deadline: true when the server finished within `timeout`; false when it has
@@ -130,7 +132,7 @@ class NotificationServer {
   ServerStats stats() const noexcept;
 
  private:
-  std::shared_ptr<detail::ServerCore> core_;
+  std::shared_ptr<detail::ServerRuntime> runtime_;
 };
 
 }  // namespace herald

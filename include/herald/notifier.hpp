@@ -25,7 +25,7 @@ class logger;
 namespace herald {
 
 namespace detail {
-class NotifierCore;
+class NotifierState;
 }
 
 /// A send that failed: which notification, where, and why. Never carries the payload.
@@ -214,9 +214,9 @@ class Notifier {
   std::shared_ptr<NotificationCapture> capture() const noexcept;
 
  private:
-  Notifier(std::shared_ptr<detail::NotifierCore> core, std::string publisher_id, int retry);
+  Notifier(std::shared_ptr<detail::NotifierState> state, std::string publisher_id, int retry);
   void send(Notification&& notification);
-  std::shared_ptr<detail::NotifierCore> core_;
+  std::shared_ptr<detail::NotifierState> state_;
   std::string publisher_id_;
   int retry_ = -1;
 };

@@ -17,7 +17,7 @@ class logger;
 namespace herald {
 
 namespace detail {
-class Driver;
+class TransportDriver;
 }
 
 /// What a transport can do right now.
@@ -37,7 +37,7 @@ struct TransportStatus {
 /// "connecting", "connected", "degraded" or "failed".
 std::string_view to_string(TransportState state) noexcept;
 
-/// Options common to every transport. Driver-specific options come from the URL query
+/// Options common to every transport. Transport-specific options come from the URL query
 /// (see docs/operations.md).
 struct TransportOptions {
   /// Exchange used when a Target names none (oslo's `control_exchange`).
@@ -82,13 +82,13 @@ class Transport {
   TransportStatus status() const;
 
   /// The driver (internal interface, not part of the stable API).
-  detail::Driver& driver() noexcept { return *driver_; }
+  detail::TransportDriver& driver() noexcept { return *driver_; }
 
  private:
   Transport(TransportUrl url, TransportOptions options);
   TransportUrl url_;
   TransportOptions options_;
-  std::unique_ptr<detail::Driver> driver_;
+  std::unique_ptr<detail::TransportDriver> driver_;
 };
 
 }  // namespace herald

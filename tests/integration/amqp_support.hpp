@@ -1,7 +1,7 @@
 #pragma once
 // Helpers shared by the RabbitMQ integration tests.
 
-#include "drivers/driver.hpp"
+#include "transports/transport_driver.hpp"
 #include "tests/support/test_url_options.hpp"
 
 #include <herald/transport.hpp>

@@ -2,9 +2,9 @@
 // detection, queue specs from options, the management channel's hand-over between the
 // declaring thread and the I/O thread, the request encoding, and how answers become errors.
 
-#include "drivers/amqp/amqp_management.hpp"
-#include "drivers/amqp/amqp_options.hpp"
-#include "drivers/amqp/topology.hpp"
+#include "transports/amqp/amqp_management.hpp"
+#include "transports/amqp/amqp_options.hpp"
+#include "transports/amqp/topology.hpp"
 
 #include <herald/error.hpp>
 

@@ -1,8 +1,8 @@
 // TLS options of amqps:// (issue 10 item 2) and how a failed handshake is explained, without a
 // broker. tests/integration/tls_test.cpp proves them against RabbitMQ.
 
-#include "drivers/amqp/amqp_options.hpp"
-#include "drivers/amqp/topology.hpp"
+#include "transports/amqp/amqp_options.hpp"
+#include "transports/amqp/topology.hpp"
 
 #include <herald/error.hpp>
 

@@ -1,7 +1,7 @@
 // DeadLetterQueue on memory://: inspect leaves everything in place and in order (undecodable
 // messages included), replay is confirmed before the ack, purge empties; the dead-letter
 // queue is never bound to live routing keys; requeued messages keep their order.
-#include "drivers/driver.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <herald/herald.hpp>
 

@@ -1,7 +1,7 @@
 #pragma once
 // A scripted driver for LinkMachine: feeds events with a fake clock and collects actions.
 
-#include "drivers/amqp/link_machine.hpp"
+#include "transports/amqp/link_machine.hpp"
 
 #include <gtest/gtest.h>
 

@@ -3,7 +3,7 @@
 #include "metrics_support.hpp"
 #include "test_support.hpp"
 
-#include "drivers/driver.hpp"  // to put an undecodable body on the wire
+#include "transports/transport_driver.hpp"  // to put an undecodable body on the wire
 
 #include <herald/prometheus.hpp>
 

@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 using test::eventually;
 
 // Holds every send until the test settles it.
-class FakeDriver final : public Driver {
+class FakeDriver final : public TransportDriver {
  public:
   void send(OutgoingMessage message, SendCallback done) override {
     std::lock_guard lock(mutex_);

@@ -2,11 +2,14 @@
 // undecodable bodies and unknown priorities, duplicate suppression, batches.
 #include "test_support.hpp"
 
-#include "drivers/driver.hpp"  // to play a broken or duplicating peer on the wire
+#include "transports/transport_driver.hpp"  // to play a broken or duplicating peer on the wire
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
 
 #include <atomic>
+#include <mutex>
+#include <thread>
 
 using namespace herald;
 using herald::test::eventually;
@@ -98,6 +101,44 @@ TEST(ServerDispatch, RequeueIsRedeliveredUpToTheLimitThenDeadLettered) {
   EXPECT_EQ(s.requeued, 3u);
   EXPECT_EQ(s.dead_lettered, 1u);
   EXPECT_NE(log.text().find("max_redeliveries=3"), std::string::npos);
+}
+
+// A sink that takes its time, as a file or syslog sink on a busy machine may.
+class SlowSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::string text() {
+    std::lock_guard lock(mutex_);
+    return text_;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    text_.append(msg.payload.data(), msg.payload.size()).push_back('\n');
+  }
+  void flush_() override {}
+
+ private:
+  std::string text_;
+};
+
+// stats() counts a message once it was settled and logged: a reader that sees a dead letter
+// counted also finds its log line (the count used to come first; this test then failed).
+TEST(ServerDispatch, ACountInStatsComesAfterTheLogLineOfItsSettlement) {
+  auto transport = Transport::open("memory://");
+  auto sink = std::make_shared<SlowSink>();
+  auto logger = std::make_shared<spdlog::logger>("slow", sink);
+  Endpoint poison{"poison"};
+  poison.on(Priority::info, [&](const Notification&) { return Result::requeue; });
+  NotificationServer server(transport, {Target{}}, {poison},
+                            {.allow_requeue = true, .max_redeliveries = 0, .logger = logger});
+  server.start();
+  send_raw(*transport, "notifications.info", "{truncated");
+  ASSERT_TRUE(eventually([&] { return server.stats().undecodable == 1; }));
+  EXPECT_NE(sink->text().find("dead-lettering"), std::string::npos) << sink->text();
+  Notifier(transport, {}).info("{}", "e", "{}");
+  ASSERT_TRUE(eventually([&] { return server.stats().dead_lettered == 2; }));
+  EXPECT_NE(sink->text().find("max_redeliveries=0"), std::string::npos) << sink->text();
 }
 
 TEST(ServerDispatch, ExceptionCountsAsRequeue) {

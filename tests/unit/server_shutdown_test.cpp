@@ -47,14 +47,16 @@ TEST(ServerShutdown, DrainHandlesWhatWasTakenWhenTheDeadlineAllows) {
   EXPECT_EQ(s.in_progress, 0u);
 }
 
+// A worker takes a batch at a time: at the drain deadline what it took and has not started is
+// released; what it never took stayed in the queue. Either way a new server gets all of it.
 TEST(ServerShutdown, AtTheDeadlineTheRestIsReleasedAndNothingIsLost) {
   auto transport = Transport::open("memory://");
   std::atomic<int> handled{0};
   {
-    NotificationServer server(transport, {Target{}}, {slow(handled, 20ms)}, {.workers = 1});
+    NotificationServer server(transport, {Target{}}, {slow(handled, 50ms)}, {.workers = 1});
     send(transport, 100);
     server.start();
-    ASSERT_TRUE(eventually([&] { return server.stats().received == 100; }));
+    ASSERT_TRUE(eventually([&] { return server.stats().received > 10; }));
     const auto start = std::chrono::steady_clock::now();
     server.stop(300ms);
     EXPECT_TRUE(server.wait_for(2s));
@@ -62,10 +64,12 @@ TEST(ServerShutdown, AtTheDeadlineTheRestIsReleasedAndNothingIsLost) {
     ServerStats s = server.stats();
     EXPECT_GT(s.released, 0u);
     EXPECT_GT(s.handled, 0u);
-    EXPECT_EQ(s.handled + s.released, 100u);
+    EXPECT_EQ(s.handled + s.released, s.received);
+    EXPECT_EQ(s.in_progress, 0u);
     EXPECT_EQ(static_cast<std::uint64_t>(handled.load()), s.handled);
   }
-  // The released messages are back in their queue: a new server handles exactly those.
+  // The released messages and those never taken are in their queue: a new server handles
+  // exactly those.
   std::atomic<int> again{0};
   NotificationServer second(transport, {Target{}}, {slow(again, 0ms)}, {.workers = 2});
   second.start();
@@ -115,14 +119,15 @@ TEST(ServerShutdown, ASecondStopShortensTheDrain) {
   NotificationServer server(transport, {Target{}}, {slow(handled, 20ms)}, {.workers = 1});
   send(transport, 200);
   server.start();
-  ASSERT_TRUE(eventually([&] { return server.stats().received == 200; }));
+  ASSERT_TRUE(eventually([&] { return server.stats().received > 20; }));
   server.stop(60s);
   std::this_thread::sleep_for(100ms);
   server.stop();  // e.g. a second SIGTERM: release now
   EXPECT_TRUE(server.wait_for(2s));
   ServerStats s = server.stats();
-  EXPECT_EQ(s.handled + s.released, 200u);
-  EXPECT_GT(s.released, 100u);
+  EXPECT_EQ(s.handled + s.released, s.received);
+  // A worker's batch takes longer than 100 ms at 20 ms each: most of it is released.
+  EXPECT_GT(s.released, s.handled) << s.received << " taken";
 }
 
 TEST(ServerShutdown, RestartAfterADrainedStopConsumesAgain) {

@@ -2,7 +2,7 @@
 // single and batch mode (handled, filtered, no_endpoint, requeued, dead-lettered, duplicates).
 #include "test_support.hpp"
 
-#include "drivers/driver.hpp"  // to send bodies a Notifier would not produce
+#include "transports/transport_driver.hpp"  // to send bodies a Notifier would not produce
 
 #include <gtest/gtest.h>
 
