@@ -106,19 +106,22 @@ TEST(ServerDispatch, RequeueIsRedeliveredUpToTheLimitThenDeadLettered) {
 // A sink that takes its time, as a file or syslog sink on a busy machine may.
 class SlowSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
+  // Not base_sink's mutex: a reader must not wait for a line being written.
   std::string text() {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(text_mutex_);
     return text_;
   }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
+    std::lock_guard lock(text_mutex_);
     text_.append(msg.payload.data(), msg.payload.size()).push_back('\n');
   }
   void flush_() override {}
 
  private:
+  std::mutex text_mutex_;
   std::string text_;
 };
 
