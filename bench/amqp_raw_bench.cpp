@@ -148,8 +148,8 @@ class RawReceiver : public RawClient {
   int count_, received_ = 0;
 };
 
-void herald_send(herald::detail::TransportDriver& driver, const std::string& exchange, const std::string& key, int count,
-                 const std::string& body) {
+void herald_send(herald::detail::TransportDriver& driver, const std::string& exchange, const std::string& key,
+                 int count, const std::string& body) {
   std::mutex mutex;
   std::condition_variable done;
   int completed = 0, failed = 0;

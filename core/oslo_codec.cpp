@@ -245,8 +245,7 @@ thread_local std::size_t encoded_size_hint = 512;
 }  // namespace
 
 void encode(const Notification& notification, EnvelopeVersion version, std::string& out) {
-  if (!notification.context().IsObject())
-    throw ArgumentError("notification context must be a JSON object");
+  if (!notification.context().IsObject()) throw ArgumentError("notification context must be a JSON object");
   const std::size_t original_size = out.size();
   out.reserve(original_size + encoded_size_hint);
   try {

@@ -191,8 +191,8 @@ class PythonJsonWriter {
 
   static void check_depth(int depth) {
     if (depth > kMaxJsonDepth)
-      throw ArgumentError(
-                  "JSON value nested deeper than " + std::to_string(kMaxJsonDepth) + " levels cannot be encoded");
+      throw ArgumentError("JSON value nested deeper than " + std::to_string(kMaxJsonDepth) +
+                          " levels cannot be encoded");
   }
 
   std::string& out_;

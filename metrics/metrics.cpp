@@ -95,7 +95,9 @@ Metrics::~Metrics() = default;
 
 std::shared_ptr<Metrics> Metrics::create() { return make_metrics(std::make_shared<prometheus::Registry>()); }
 
-std::string Metrics::serialize() const { return prometheus::TextSerializer().Serialize(families_->registry()->Collect()); }
+std::string Metrics::serialize() const {
+  return prometheus::TextSerializer().Serialize(families_->registry()->Collect());
+}
 
 std::shared_ptr<Metrics> make_metrics(std::shared_ptr<prometheus::Registry> registry) {
   try {

@@ -213,7 +213,7 @@ void NotifierState::complete(std::error_code error, const SendFailure* failure) 
 }
 
 void NotifierState::observe(Priority priority, std::error_code error,
-                           std::chrono::steady_clock::time_point sent_at) noexcept {
+                            std::chrono::steady_clock::time_point sent_at) noexcept {
   if (!instruments_) return;
   if (error)
     instruments_->failed(priority, error);

@@ -47,8 +47,8 @@ class LogDriver final : public NotifierDriver {
   explicit LogDriver(NotifierState& state) : state_(state) {}
   void notify(Notification& n, int) override {
     state_.logger().log(log_level(n.priority), "notification {} {} from {} id={} at {}", to_upper_string(n.priority),
-                       n.event_type, n.publisher_id.empty() ? std::string_view("-") : std::string_view(n.publisher_id),
-                       n.message_id, n.timestamp);
+                        n.event_type, n.publisher_id.empty() ? std::string_view("-") : std::string_view(n.publisher_id),
+                        n.message_id, n.timestamp);
   }
 
  private:
@@ -71,7 +71,8 @@ class TestDriver final : public NotifierDriver {
 
 }  // namespace
 
-std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierState& state, bool allow_routing) {
+std::unique_ptr<NotifierDriver> make_notifier_driver(const std::string& name, NotifierState& state,
+                                                     bool allow_routing) {
   if (name == "messagingv2") return std::make_unique<MessagingDriver>(state, EnvelopeVersion::v2);
   if (name == "messaging") return std::make_unique<MessagingDriver>(state, EnvelopeVersion::v1);
   if (name == "log") return std::make_unique<LogDriver>(state);

@@ -13,9 +13,9 @@
 // settles inside send()) are applied for the whole batch under one lock and reported after
 // it, so the caller and the pump meet on the mutex once per batch, not once per message.
 
-#include "transports/transport_driver.hpp"
 #include "notifier/outbox_ledger.hpp"
 #include "notifier/outbox_log.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <herald/outbox.hpp>
 #include <herald/priority.hpp>

@@ -468,8 +468,7 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
   while (!bytes.empty()) {
     const ssize_t n = ::write(fd_, bytes.data(), bytes.size());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0)
-      throw TransportError("outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
+    if (n < 0) throw TransportError("outbox: " + errno_text("write failed on", segment_path(directory_, index_)));
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -477,8 +476,7 @@ void SegmentWriter::write(std::uint64_t index, std::string_view bytes) {
 void SegmentWriter::sync() {
   if (fd_ < 0) return;
   if (::fdatasync(fd_) != 0)
-    throw TransportError(
-                "outbox: " + errno_text("fdatasync failed on", segment_path(directory_, index_)));
+    throw TransportError("outbox: " + errno_text("fdatasync failed on", segment_path(directory_, index_)));
   if (new_file_) {
     // The new file's directory entry must be durable too.
     const int dir = ::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

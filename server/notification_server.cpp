@@ -4,10 +4,10 @@
 #include <herald/notification_server.hpp>
 
 #include "core/logging.hpp"
-#include "transports/transport_driver.hpp"
-#include "transports/listen_bindings.hpp"
 #include "metrics/instruments.hpp"
 #include "server/recent_keys.hpp"
+#include "transports/listen_bindings.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <spdlog/logger.h>
 #include <boost/asio/post.hpp>
@@ -115,7 +115,8 @@ class ServerRuntime {
   /// `Mode` (SingleMode or BatchMode) is built in place from `mode_args`.
   template <typename Mode, typename... ModeArgs>
   ServerRuntime(std::shared_ptr<Transport> transport, std::vector<Target> targets, ServerOptions options,
-             std::shared_ptr<ServerInstruments> instruments, std::in_place_type_t<Mode> mode, ModeArgs&&... mode_args)
+                std::shared_ptr<ServerInstruments> instruments, std::in_place_type_t<Mode> mode,
+                ModeArgs&&... mode_args)
       : transport_(std::move(transport)),
         options_(std::move(options)),
         logger_(logger_or_default(options_.logger)),
@@ -491,9 +492,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  runtime_ =
-      std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options), instruments,
-                                           std::in_place_type<detail::SingleMode>, std::move(timed_endpoints), logger);
+  runtime_ = std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options),
+                                                     instruments, std::in_place_type<detail::SingleMode>,
+                                                     std::move(timed_endpoints), logger);
 }
 
 NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std::vector<Target> targets,
@@ -502,9 +503,9 @@ NotificationServer::NotificationServer(std::shared_ptr<Transport> transport, std
   options.logger = logger;
   auto instruments = detail::server_instruments(transport, options);
   auto timed_endpoints = detail::timed(std::move(endpoints), instruments);
-  runtime_ =
-      std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options), instruments,
-                                           std::in_place_type<detail::BatchMode>, std::move(timed_endpoints), logger);
+  runtime_ = std::make_shared<detail::ServerRuntime>(std::move(transport), std::move(targets), std::move(options),
+                                                     instruments, std::in_place_type<detail::BatchMode>,
+                                                     std::move(timed_endpoints), logger);
 }
 
 NotificationServer::~NotificationServer() = default;

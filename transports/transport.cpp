@@ -1,5 +1,5 @@
-#include "transports/driver_factories.hpp"
 #include "metrics/instruments.hpp"
+#include "transports/driver_factories.hpp"
 
 #include <herald/error.hpp>
 #include <herald/transport.hpp>

@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the RabbitMQ integration tests.
 
-#include "transports/transport_driver.hpp"
 #include "tests/support/test_url_options.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <herald/transport.hpp>
 

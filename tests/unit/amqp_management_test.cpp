@@ -9,8 +9,8 @@
 #include <herald/error.hpp>
 
 #include <gtest/gtest.h>
-#include <proton/message.hpp>
 #include <proton/codec/map.hpp>
+#include <proton/message.hpp>
 #include <proton/message_id.hpp>
 
 #include <atomic>
@@ -145,14 +145,15 @@ TEST(AmqpManagementSink, SuccessfulDeclarationsUseThePathsOfTheManagementNode) {
   sink.declare_exchange("openstack", "topic", true);
   sink.declare_queue("notifications.info", {.durable = true});
   sink.bind_queue("openstack", "notifications.info", "notifications.info");
-  EXPECT_EQ(node.paths, (std::vector<std::string>{"PUT /exchanges/openstack", "PUT /queues/notifications.info",
-                                                   "POST /bindings"}));
+  EXPECT_EQ(node.paths,
+            (std::vector<std::string>{"PUT /exchanges/openstack", "PUT /queues/notifications.info", "POST /bindings"}));
 }
 
 TEST(AmqpManagementSink, AMismatchIsAPreconditionFailureShowingTheBrokersText) {
   auto channel = std::make_shared<ManagementChannel>();
-  FakeNode node(channel, "409",
-                "inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': received 'classic' but current is 'quorum'");
+  FakeNode node(
+      channel, "409",
+      "inequivalent arg 'x-queue-type' for queue 'q' in vhost '/': received 'classic' but current is 'quorum'");
   AmqpManagementSink sink(channel, 1s);
   try {
     sink.declare_queue("q", {.durable = true});

@@ -89,9 +89,10 @@ TEST(AmqpTlsFailure, ARefusedClientCertificateAndOtherFailuresAreTold) {
                                 "h", "")
                 .find("the broker refused the client certificate"),
             std::string::npos);
-  std::string other = explain_tls_failure("amqp:connection:framing-error: SSL Failure: error:0A00010B:SSL "
-                                          "routines::wrong version number",
-                                          "h", "");
+  std::string other = explain_tls_failure(
+      "amqp:connection:framing-error: SSL Failure: error:0A00010B:SSL "
+      "routines::wrong version number",
+      "h", "");
   EXPECT_EQ(other.rfind("TLS: handshake failed (SSL Failure", 0), 0u) << other;
 }
 

@@ -340,7 +340,8 @@ TEST(NotifierOutbox, DestroyingTheLastNotifierClosesItsOutboxBeforeReturning) {
   // Notifier went away meanwhile, its outbox used to be closed later, on the pump's thread: a
   // new Notifier on the same directory right after found it locked ("in use by another
   // process"), and a reader found files the closing outbox was still changing.
-  const auto dir = std::filesystem::temp_directory_path() / ("herald-notifier-outbox-close-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("herald-notifier-outbox-close-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   auto transport = Transport::open("memory://");
   NotifierOptions options;

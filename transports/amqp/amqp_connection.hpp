@@ -8,9 +8,9 @@
 #include "transports/amqp/amqp_management.hpp"
 #include "transports/amqp/amqp_options.hpp"
 #include "transports/amqp/background_worker.hpp"
+#include "transports/amqp/delivery_buffer.hpp"
 #include "transports/amqp/io_mailbox.hpp"
 #include "transports/amqp/link_machine.hpp"
-#include "transports/amqp/delivery_buffer.hpp"
 #include "transports/amqp/send_window.hpp"
 #include "transports/amqp/topology.hpp"
 

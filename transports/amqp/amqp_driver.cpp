@@ -27,8 +27,8 @@ class AmqpDriver final : public TransportDriver {
         logger_(logger_or_default(options.logger)),
         management_(std::make_shared<ManagementChannel>()),
         topology_(std::make_shared<Topology>(options_, logger_, broker_topology_sink(options_, management_))),
-        connection_(std::make_shared<AmqpConnection>(options_, logger_, topology_, management_,
-                                                     options.on_status_change)) {
+        connection_(
+            std::make_shared<AmqpConnection>(options_, logger_, topology_, management_, options.on_status_change)) {
     logger_->debug("amqp: transport {} opened", url.to_string());
   }
 

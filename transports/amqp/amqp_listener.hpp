@@ -2,8 +2,8 @@
 // Listener and IncomingMessage of the amqp driver: poll() drains the DeliveryBuffer's bounded
 // queue; settlement goes back to the I/O thread through the IoMailbox.
 
-#include "transports/amqp/io_mailbox.hpp"
 #include "transports/amqp/delivery_buffer.hpp"
+#include "transports/amqp/io_mailbox.hpp"
 #include "transports/transport_driver.hpp"
 
 #include <functional>

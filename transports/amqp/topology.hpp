@@ -2,9 +2,9 @@
 // Declares what oslo's rabbit driver declares (topic exchange, `<topic>.<priority>` queues,
 // bindings): through the management HTTP API on RabbitMQ 3.x, AMQP 1.0 management on 4.x.
 
+#include "transports/amqp/amqp_management.hpp"
 #include "transports/amqp/amqp_options.hpp"
 #include "transports/amqp/link_machine.hpp"
-#include "transports/amqp/amqp_management.hpp"
 #include "transports/amqp/management_client.hpp"
 #include "transports/transport_driver.hpp"
 
