@@ -264,7 +264,12 @@ class ServerRuntime {
     // links detach once they are settled, which this call may wait for). The first polling
     // thread out stops it for all (stop() is idempotent; the others' blocked polls return).
     try {
-      listener_->stop();
+      // Deliveries the transport prefetched and no worker took went back to their queue:
+      // received by this server and released, so the summary tells where they went.
+      if (const std::size_t returned = listener_->stop(); returned != 0) {
+        took(returned);
+        for (std::size_t i = 0; i < returned; ++i) count(Settlement::released);
+      }
     } catch (const std::exception& e) {
       logger_->error("notification server: stopping the listener failed: {}", e.what());
     }

@@ -115,8 +115,9 @@ class Listener {
   /// that are already available. Returns empty on timeout or once stopped.
   virtual IncomingBatch poll(std::chrono::milliseconds timeout, std::size_t max_batch) = 0;
   /// Stops delivery: wakes a blocked poll(), later polls return empty, deliveries prefetched
-  /// but not yet polled go back to their queue. Idempotent.
-  virtual void stop() = 0;
+  /// but not yet polled go back to their queue. Idempotent. Returns how many went back (0 from
+  /// later calls).
+  virtual std::size_t stop() = 0;
 };
 
 /// A transport implementation.

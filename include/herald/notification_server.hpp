@@ -79,7 +79,7 @@ struct ServerStats {
   std::uint64_t unknown_priority = 0;  ///< of dead_lettered: priority not one of the seven
   std::uint64_t duplicates = 0;        ///< acked and skipped by duplicate suppression (batch: also a
                                        ///< repeat inside one batch)
-  std::uint64_t released = 0;          ///< returned unhandled at stop()
+  std::uint64_t released = 0;          ///< returned unhandled at stop(), prefetched ones included
   std::uint64_t in_progress = 0;       ///< taken from the transport and not settled yet
 };
 

@@ -2,6 +2,7 @@
 // broker. tests/integration/tls_test.cpp proves them against RabbitMQ.
 
 #include "transports/amqp/amqp_options.hpp"
+#include "transports/amqp/management_http.hpp"
 #include "transports/amqp/topology.hpp"
 
 #include <herald/error.hpp>
@@ -94,6 +95,23 @@ TEST(AmqpTlsFailure, ARefusedClientCertificateAndOtherFailuresAreTold) {
       "routines::wrong version number",
       "h", "");
   EXPECT_EQ(other.rfind("TLS: handshake failed (SSL Failure", 0), 0u) << other;
+}
+
+// An AMQP port above 55535 has no default management port (port + 10000). That used to refuse
+// the URL even where the management API is never used (topology=none, RabbitMQ 4); now only a
+// use of the API fails, naming the option to set. (A listener on an ephemeral port made a CLI
+// test fail whenever the kernel picked a port above 55535.)
+TEST(AmqpManagementPort, AnAmqpPortAbove55535IsRefusedOnlyWhereTheManagementApiIsUsed) {
+  AmqpOptions o;
+  ASSERT_NO_THROW(o = parse("amqp://h:60000/?topology=none"));
+  EXPECT_EQ(o.management_port, 0);
+  std::vector<ManagementEndpoint> endpoints = management_endpoints(o);
+  ASSERT_EQ(endpoints.size(), 1u);
+  HttpResponse response = management_call(endpoints[0], "GET", "/api/overview", "", std::chrono::seconds(1), 1024);
+  EXPECT_FALSE(response.reached);
+  EXPECT_NE(response.body.find("set 'management_port'"), std::string::npos) << response.body;
+  EXPECT_EQ(parse("amqp://h:60000/?management_port=15672").management_port, 15672);
+  EXPECT_EQ(parse("amqp://h:5672/").management_port, 15672);
 }
 
 }  // namespace

@@ -220,7 +220,7 @@ std::shared_ptr<DeliveryBuffer> AmqpConnection::listen(std::vector<QueueBinding>
   auto [failed, reason] = buffer->wait_attached(options_.connect_timeout);
   if (!failed) return buffer;
   const Errc code = *failed;
-  stop_listener(buffer);
+  (void)stop_listener(buffer);
   if (code == Errc::timeout) {
     TransportStatus now = status();
     if (now.state == TransportState::connecting)
@@ -231,8 +231,9 @@ std::shared_ptr<DeliveryBuffer> AmqpConnection::listen(std::vector<QueueBinding>
   throw_error(code, "amqp: cannot consume " + reason);
 }
 
-void AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer) {
+std::size_t AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer) {
   auto unpolled = std::make_shared<std::vector<ReadyDelivery>>(buffer->stop());
+  const std::size_t returned = unpolled->size();
   if (!post([this, buffer, unpolled] {
         std::vector<std::pair<LinkId, std::uint64_t>> ids;
         for (const ReadyDelivery& d : *unpolled) ids.emplace_back(d.link_id, d.delivery_id);
@@ -247,8 +248,9 @@ void AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer
         // running until it fires, so closing the transport would wait out the detach timeout.
         detach_deadlines_.push_back({std::chrono::steady_clock::now() + options_.detach_timeout, std::move(mine)});
       }))
-    return;
+    return returned;  // the loop has ended: the connection is gone and the broker requeued them
   buffer->wait_detached(options_.detach_timeout + std::chrono::milliseconds(500));
+  return returned;
 }
 
 // Detaches what did not answer its detach within detach_timeout (I/O thread, from tick()).

@@ -57,7 +57,8 @@ class AmqpConnection final : private proton::messaging_handler {
   /// Attaches receivers for every queue; waits up to connect_timeout. @throws TransportError.
   std::shared_ptr<DeliveryBuffer> listen(std::vector<QueueBinding> bindings, std::size_t credit_window);
   /// Releases unpolled deliveries and detaches the listener's links (waits up to detach_timeout).
-  void stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer);
+  /// Returns how many prefetched, never polled deliveries went back to their queue.
+  std::size_t stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer);
   const std::shared_ptr<IoMailbox>& mailbox() const noexcept { return mailbox_; }
   TransportStatus status() const;
   /// The broker's product and version from its open frame ("" before the first connection).

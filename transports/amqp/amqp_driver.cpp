@@ -63,7 +63,8 @@ class AmqpDriver final : public TransportDriver {
     // shutdown already stopped it).
     std::weak_ptr<AmqpConnection> connection = connection_;
     return std::make_unique<AmqpListener>(buffer, connection_->mailbox(), [connection](const auto& c) {
-      if (auto alive = connection.lock()) alive->stop_listener(c);
+      auto alive = connection.lock();
+      return alive ? alive->stop_listener(c) : std::size_t{0};
     });
   }
 

@@ -37,7 +37,7 @@ class AmqpListener final : public Listener {
  public:
   /// `stop_links` releases unpolled deliveries and detaches (AmqpConnection::stop_listener).
   AmqpListener(std::shared_ptr<DeliveryBuffer> buffer, std::shared_ptr<IoMailbox> mailbox,
-               std::function<void(const std::shared_ptr<DeliveryBuffer>&)> stop_links)
+               std::function<std::size_t(const std::shared_ptr<DeliveryBuffer>&)> stop_links)
       : buffer_(std::move(buffer)), mailbox_(std::move(mailbox)), stop_links_(std::move(stop_links)) {}
   ~AmqpListener() override { stop(); }
 
@@ -48,14 +48,16 @@ class AmqpListener final : public Listener {
     return batch;
   }
 
-  void stop() override {
-    std::call_once(stopped_, [this] { stop_links_(buffer_); });
+  std::size_t stop() override {
+    std::size_t returned = 0;
+    std::call_once(stopped_, [&] { returned = stop_links_(buffer_); });
+    return returned;
   }
 
  private:
   std::shared_ptr<DeliveryBuffer> buffer_;
   std::shared_ptr<IoMailbox> mailbox_;
-  std::function<void(const std::shared_ptr<DeliveryBuffer>&)> stop_links_;
+  std::function<std::size_t(const std::shared_ptr<DeliveryBuffer>&)> stop_links_;
   std::once_flag stopped_;
 };
 

@@ -171,9 +171,10 @@ AmqpOptions parse_amqp_options(const TransportUrl& url, const TransportOptions& 
     throw ConfigError("transport_url: option 'declare_timeout' must be positive");
   if (result.reconnect_max_delay < result.reconnect_delay) result.reconnect_max_delay = result.reconnect_delay;
   if (result.management_port == 0) {
+    // No default above AMQP port 55535: stays 0, and only a use of the management API (RabbitMQ
+    // 3.x declarations, herald dlq) fails, saying to set management_port (management_call()).
     unsigned port = result.hosts.front().port + 10000u;
-    if (port > 65535) throw ConfigError("transport_url: set 'management_port' (AMQP port + 10000 is out of range)");
-    result.management_port = static_cast<std::uint16_t>(port);
+    if (port <= 65535) result.management_port = static_cast<std::uint16_t>(port);
   }
   if (!result.dead_letter_exchange.empty() && result.dead_letter_queue.empty())
     result.dead_letter_queue = result.dead_letter_exchange + ".queue";

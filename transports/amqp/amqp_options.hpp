@@ -63,12 +63,12 @@ struct AmqpOptions {
   std::size_t credit_window = 0;  ///< `credit_window`; 0 = take ListenSpec::credit_window
 
   // Topology.
-  TopologyMode topology = TopologyMode::management;           ///< `topology` = management | none
-  AddressFormat address_format = AddressFormat::automatic;    ///< `address_format` = auto | v1 | v2
-  std::uint16_t management_port = 0;                          ///< `management_port`; 0 = AMQP port + 10000
-  bool durable_queues = false;                                ///< `amqp_durable_queues` (exchange and queues)
-  bool quorum_queues = false;                                 ///< `rabbit_quorum_queue`: x-queue-type=quorum
-  std::int64_t quorum_delivery_limit = 0;                     ///< `rabbit_quorum_delivery_limit`: x-delivery-limit
+  TopologyMode topology = TopologyMode::management;         ///< `topology` = management | none
+  AddressFormat address_format = AddressFormat::automatic;  ///< `address_format` = auto | v1 | v2
+  std::uint16_t management_port = 0;       ///< `management_port`; default AMQP port + 10000 (0 when that is over 65535)
+  bool durable_queues = false;             ///< `amqp_durable_queues` (exchange and queues)
+  bool quorum_queues = false;              ///< `rabbit_quorum_queue`: x-queue-type=quorum
+  std::int64_t quorum_delivery_limit = 0;  ///< `rabbit_quorum_delivery_limit`: x-delivery-limit
   std::int64_t quorum_max_memory_length = 0;                  ///< `rabbit_quorum_max_memory_length`
   std::int64_t quorum_max_memory_bytes = 0;                   ///< `rabbit_quorum_max_memory_bytes`
   std::int64_t max_length = 0;                                ///< `max_length`: x-max-length (0 = none)

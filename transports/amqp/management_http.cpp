@@ -105,6 +105,11 @@ std::string ManagementEndpoint::where() const {
 HttpResponse management_call(const ManagementEndpoint& endpoint, std::string_view method, const std::string& target,
                              const std::string& body, std::chrono::milliseconds timeout, std::size_t body_limit) {
   HttpResponse response;
+  if (endpoint.port == 0) {
+    response.body =
+        "no management port: set 'management_port' in the transport URL (AMQP port + 10000 is out of range)";
+    return response;
+  }
   try {
     boost::asio::io_context io;
     http::request<http::string_body> request{http::string_to_verb(beast::string_view(method.data(), method.size())),

@@ -4,7 +4,6 @@
 #include "transports/dead_letter_backend.hpp"
 #include "transports/driver_factories.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <condition_variable>
 #include <deque>
@@ -76,8 +75,7 @@ struct Entry {
 struct Queue {
   explicit Queue(std::string queue_name) : name(std::move(queue_name)) {}
   std::string name;
-  std::deque<Entry> ready;    // sorted by seq
-  bool wake_pending = false;  // a poll was woken for this queue and has not taken yet
+  std::deque<Entry> ready;  // sorted by seq
 };
 
 // The queues bound to one (exchange, routing key); found with one lookup per level and no
@@ -155,7 +153,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
       entry.route = &route;
       queue.ready.push_back(std::move(entry));
     }
-    for (Queue* queue : targets) wake_one_waiter_locked(*queue);
+    wake_listeners_locked();
     return {};
   }
 
@@ -192,11 +190,9 @@ class Broker : public std::enable_shared_from_this<Broker> {
       return false;
     };
     if (!available() && !stopped) {
-      Waiter waiter{&queues};
-      waiters_.push_back(&waiter);
-      waiter.cv.wait_for(lock, timeout, [&] { return waiter.woken || available() || stopped || closed_; });
-      std::erase(waiters_, &waiter);
-      if (waiter.woken_for != nullptr) waiter.woken_for->wake_pending = false;
+      ++waiting_listeners_;
+      data_cv_.wait_for(lock, timeout, [&] { return available() || stopped || closed_; });
+      --waiting_listeners_;
     }
     if (stopped) return;
     std::size_t taken = 0;
@@ -215,9 +211,6 @@ class Broker : public std::enable_shared_from_this<Broker> {
       ++taken;
       if (taken % 16 == 0) ++cursor;  // fairness across queues without thrashing
     }
-    // What this poll left (it takes at most `max`) goes to the next waiting poll.
-    for (Queue* queue : queues)
-      if (!queue->ready.empty()) wake_one_waiter_locked(*queue);
     if (taken && waiting_senders_) space_cv_.notify_all();
   }
 
@@ -231,7 +224,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
       auto position = std::upper_bound(queue.ready.begin(), queue.ready.end(), entry.seq,
                                        [](std::uint64_t seq, const Entry& other) { return seq < other.seq; });
       queue.ready.insert(position, std::move(entry));
-      wake_one_waiter_locked(queue);
+      wake_listeners_locked();
     } else if (&queue == dead_letter_) {
       // Rejected from the dead-letter queue itself: re-queueing it there would loop forever.
       ++stats_.dead_letter_dropped;
@@ -287,13 +280,13 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   void wake_all() {
     std::lock_guard lock(mutex_);
-    wake_all_waiters_locked();
+    data_cv_.notify_all();
   }
 
   void close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    wake_all_waiters_locked();
+    data_cv_.notify_all();
     space_cv_.notify_all();
   }
 
@@ -347,47 +340,19 @@ class Broker : public std::enable_shared_from_this<Broker> {
     entry.reason = reason;
     entry.dead_lettered_from = &from;
     dead_letter_->ready.push_back(std::move(entry));
-    wake_one_waiter_locked(*dead_letter_);
+    wake_listeners_locked();
   }
 
-  // A message arrived in `queue`: wakes one poll waiting on it, unless one was woken for it and
-  // has not taken yet (it will take this message too). Not all of them: a server's workers each
-  // poll, and waking every one per message costs more than the messages; a poll that leaves
-  // messages behind wakes the next (take()).
-  void wake_one_waiter_locked(Queue& queue) {
-    if (queue.wake_pending) return;
-    for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-      Waiter* waiter = *it;
-      if (std::find(waiter->queues->begin(), waiter->queues->end(), &queue) == waiter->queues->end()) continue;
-      waiter->woken = true;
-      waiter->woken_for = &queue;
-      queue.wake_pending = true;
-      waiter->cv.notify_one();
-      waiters_.erase(it);
-      return;
-    }
-  }
-
-  void wake_all_waiters_locked() {
-    for (Waiter* waiter : waiters_) {
-      waiter->woken = true;
-      waiter->cv.notify_one();
-    }
-    waiters_.clear();
+  void wake_listeners_locked() {
+    if (waiting_listeners_) data_cv_.notify_all();
   }
 
   MemoryOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
-  // A poll waiting for messages in any of `queues` (on the poller's stack, listed in waiters_).
-  struct Waiter {
-    const std::vector<Queue*>* queues;
-    std::condition_variable cv;
-    bool woken = false;
-    Queue* woken_for = nullptr;  // the queue whose message woke it
-  };
-  std::vector<Waiter*> waiters_;  // oldest first
+  std::condition_variable data_cv_;
   std::condition_variable space_cv_;
+  std::size_t waiting_listeners_ = 0;
   std::size_t waiting_senders_ = 0;
   bool closed_ = false;
   std::unordered_map<std::string, std::unique_ptr<Queue>> queues_;
@@ -459,10 +424,11 @@ class MemoryListener final : public Listener {
     return batch;
   }
 
-  void stop() override {
-    if (stopped_.exchange(true)) return;
+  std::size_t stop() override {
+    if (stopped_.exchange(true)) return 0;
     broker_->unbind_broadcast(bindings_);
     broker_->wake_all();
+    return 0;  // nothing is prefetched: messages stay in their queue until polled
   }
 
  private:
