@@ -110,6 +110,8 @@ TEST(AmqpManagementPort, AnAmqpPortAbove55535IsRefusedOnlyWhereTheManagementApiI
   HttpResponse response = management_call(endpoints[0], "GET", "/api/overview", "", std::chrono::seconds(1), 1024);
   EXPECT_FALSE(response.reached);
   EXPECT_NE(response.body.find("set 'management_port'"), std::string::npos) << response.body;
+  for (const ManagementEndpoint& endpoint : management_endpoints(parse("amqp://h1:60000,h2:60001/")))
+    EXPECT_EQ(endpoint.port, 0) << endpoint.host << ": no management port to derive for any host";
   EXPECT_EQ(parse("amqp://h:60000/?management_port=15672").management_port, 15672);
   EXPECT_EQ(parse("amqp://h:5672/").management_port, 15672);
 }

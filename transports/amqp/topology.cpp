@@ -12,9 +12,11 @@ std::vector<ManagementEndpoint> management_endpoints(const AmqpOptions& options)
   std::vector<ManagementEndpoint> endpoints;
   // The management port is relative to the first host's AMQP port; every host uses the
   // same offset (docs/amqp.md).
+  // No management port (the first AMQP port + 10000 is over 65535): none for any host either;
+  // management_call() then says to set it.
   int offset = static_cast<int>(options.management_port) - static_cast<int>(options.hosts.front().port);
   for (const AmqpHost& host : options.hosts) {
-    int port = static_cast<int>(host.port) + offset;
+    int port = options.management_port == 0 ? 0 : static_cast<int>(host.port) + offset;
     if (port <= 0 || port > 65535) port = options.management_port;
     ManagementEndpoint& endpoint = endpoints.emplace_back();
     endpoint.host = host.hostname;
@@ -125,9 +127,7 @@ DeclareResult result_of(const std::function<void()>& declare) {
     declare();
     return {};
   } catch (const Error& e) {
-    Errc code = Errc::transport_error;
-    if (e.code().category() == error_category()) code = static_cast<Errc>(e.code().value());
-    return {code, e.what()};
+    return {e.errc(), e.what()};
   }
 }
 
