@@ -169,7 +169,14 @@ class ServerRuntime {
     const std::int64_t release_at = ticks(Clock::now() + std::max(drain, std::chrono::milliseconds(0)));
     if (release_at < release_at_.load()) release_at_.store(release_at);
     if (state_ != State::running) return;
-    stopping_.store(true);  // the poll thread stops the listener (credit) and exits
+    // No more credit; the polling threads take what was prefetched until it is used up or the
+    // drain has passed, then the first one out stops the listener (the rest goes back).
+    stopping_.store(true);
+    try {
+      listener_->pause();
+    } catch (const std::exception& e) {
+      logger_->error("notification server: pausing the listener failed: {}", e.what());
+    }
     state_ = State::stopped;
     state_cv_.notify_all();
   }
@@ -325,10 +332,19 @@ class ServerRuntime {
     if (instruments_) instruments_->settled(settlement);
   }
 
-  // A worker: polls and handles what it took, until stopped.
+  // Whether a polling thread goes on: always while running; while stopping, until the drain has
+  // passed or (`drained`) its last poll found nothing left of what the listener prefetched.
+  bool keep_polling(bool drained) const {
+    if (!stopping_.load(std::memory_order_relaxed)) return true;
+    return !drained && ticks(Clock::now()) < release_at_.load();
+  }
+
+  // A worker: polls and handles what it took, until stopped and drained.
   void poll(SingleMode& mode) {
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    bool drained = false;
+    while (keep_polling(drained)) {
       IncomingBatch batch = listener_->poll(kPollTimeout, kWorkerPollBatch);
+      drained = batch.empty();
       if (batch.empty()) continue;
       took(batch.size());
       for (auto& message : batch) process_one(mode, *message);
@@ -336,18 +352,25 @@ class ServerRuntime {
   }
 
   void poll(BatchMode& mode) {
-    while (!stopping_.load(std::memory_order_relaxed)) {
+    bool drained = false;
+    while (keep_polling(drained)) {
       // oslo's batch_poll_helper: the timeout runs from the start of the poll, not from the
       // first message.
       auto deadline = std::chrono::steady_clock::now() + options_.batch_timeout;
       auto collected = std::make_shared<IncomingBatch>();
-      while (collected->size() < options_.batch_size && !stopping_.load(std::memory_order_relaxed)) {
+      drained = false;
+      while (collected->size() < options_.batch_size && !drained) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0) break;
         IncomingBatch got = listener_->poll(std::min(left, kPollTimeout), options_.batch_size - collected->size());
+        // Stopping: an empty poll means nothing prefetched is left; hand over what was collected.
+        drained = got.empty() && stopping_.load(std::memory_order_relaxed);
         for (auto& m : got) collected->push_back(std::move(m));
       }
-      if (collected->empty()) continue;
+      if (collected->empty()) {
+        drained = stopping_.load(std::memory_order_relaxed);
+        continue;
+      }
       took(collected->size());
       post_task([this, &mode, collected] { process_batch(mode, *collected); });
     }

@@ -114,6 +114,10 @@ class Listener {
   /// Waits up to `timeout` for a first message, then returns at most `max_batch` messages
   /// that are already available. Returns empty on timeout or once stopped.
   virtual IncomingBatch poll(std::chrono::milliseconds timeout, std::size_t max_batch) = 0;
+  /// Stops asking for more deliveries (no new credit) so a stopping server can drain: what was
+  /// prefetched, or was already granted and arrives later, stays pollable; a transport without
+  /// prefetch returns empty from later polls. Idempotent, never blocks; stop() is still due.
+  virtual void pause() = 0;
   /// Stops delivery: wakes a blocked poll(), later polls return empty, deliveries prefetched
   /// but not yet polled go back to their queue. Idempotent. Returns how many went back (0 from
   /// later calls).

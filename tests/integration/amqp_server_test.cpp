@@ -10,7 +10,10 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <condition_variable>
 #include <cstdio>
+#include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace herald::test {
@@ -51,6 +54,73 @@ TEST(AmqpServer, NotifierToNotificationServerAllPriorities) {
   for (Priority priority : kAllPriorities) EXPECT_EQ(received[index_of(priority)], kPerPriority) << to_string(priority);
 }
 
+// A stop with a drain period handles what the listener had already prefetched (up to the
+// credit window) instead of sending it back: `herald listen` stopped by SIGTERM exits 0 with
+// nothing released when its handlers keep up. Workers poll the listener directly, so these
+// deliveries were never "taken" by the server; they used to go back and count as released.
+TEST(AmqpServer, StopWithADrainHandlesWhatWasPrefetchedAndTakesNothingMore) {
+  constexpr int kCount = 200;
+  constexpr std::size_t kWindow = 50;
+  TransportOptions options;
+  options.control_exchange = unique_name("exchange");
+  auto transport = Transport::open(broker_url(), options);
+  const std::string topic = unique_name("drain");
+
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool gate_open = false, first_called = false;
+  Endpoint endpoint("gated");
+  endpoint.on(Priority::info, [&](const Notification&) {
+    std::unique_lock lock(mutex);
+    first_called = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return gate_open; });
+    return Result::handled;
+  });
+  NotificationServer server(transport, {Target{.topic = topic}}, {endpoint}, {.workers = 1, .credit_window = kWindow});
+  server.start();
+  Notifier notifier(transport, {.publisher_id = "drain", .topics = {topic}});
+  for (int i = 0; i < kCount; ++i) notifier.notify(Priority::info, "{}", "drain.test", R"({"n":1})");
+  ASSERT_TRUE(notifier.flush(10s).ok());
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return first_called; }));
+  }
+  std::this_thread::sleep_for(300ms);  // the listener fills its window meanwhile
+  server.stop(10s);
+  std::this_thread::sleep_for(300ms);  // credit granted before the stop may still arrive
+  {
+    std::lock_guard lock(mutex);
+    gate_open = true;
+  }
+  cv.notify_all();
+  ASSERT_TRUE(server.wait_for(15s));
+  ServerStats first = server.stats();
+
+  // A second server gets exactly the rest.
+  std::atomic<int> rest{0};
+  Endpoint counter("count");
+  counter.on(Priority::info, [&](const Notification&) {
+    ++rest;
+    return Result::handled;
+  });
+  NotificationServer second(transport, {Target{.topic = topic}}, {counter}, {.workers = 1});
+  second.start();
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (first.handled + rest < kCount && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  std::this_thread::sleep_for(200ms);
+  second.stop();
+  second.wait();
+  std::cout << "[ drain ] first server: received " << first.received << ", handled " << first.handled << ", released "
+            << first.released << "; second server handled " << rest << " of " << kCount << "\n";
+  EXPECT_GT(first.handled, 1u) << "the listener had prefetched more than the one being handled";
+  EXPECT_LE(first.received, kWindow * 2) << "at most the window, plus credit granted before the stop";
+  EXPECT_EQ(first.released, 0u) << "prefetched deliveries were sent back instead of handled";
+  EXPECT_EQ(first.handled, first.received);
+  EXPECT_EQ(first.handled + rest, static_cast<std::uint64_t>(kCount));
+}
+
 // A stopped listener's detach deadline and the wait for the broker's close reply used to be
 // Proton timers, which keep the I/O thread running until they fire: closing the transport (and
 // so `herald listen --count N` exiting) waited out detach_timeout after the broker had answered.
@@ -79,7 +149,8 @@ TEST(AmqpServer, ClosingTheTransportAfterAServerStoppedDoesNotWaitOutTheDetachTi
     server.stop();
     server.wait();
     std::printf("server stop and wait: %lld ms\n",
-                static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stop_from).count()));
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stop_from).count()));
     closing_from = Clock::now();
   }  // the notifier, the server and the transport go: the connection closes
   const auto closing = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - closing_from);

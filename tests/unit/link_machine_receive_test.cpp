@@ -160,6 +160,34 @@ TEST(LinkMachineReceive, StopReleasesUnpolledInOneStepThenDetaches) {
   EXPECT_EQ(h.machine.consumer_link(1), 0u);
 }
 
+// A stopping server drains what was prefetched: pausing grants no more credit, while what the
+// broker may still send within the credit it has is taken (and later settled) as before.
+TEST(LinkMachineReceive, PausedConsumerGrantsNoMoreCreditEvenAfterAReconnectButTakesWhatArrives) {
+  ConsumerHarness h;
+  h.connect();
+  detail::LinkId link = h.attach(1, 10);
+  for (std::uint64_t d = 1; d <= 8; ++d) h.machine.on_delivery(h.now, link, d);
+  h.take();
+  h.machine.pause_consumer(h.now, 1);
+  EXPECT_TRUE(h.machine.on_delivery(h.now, link, 9)) << "granted before the pause: still taken";
+  for (std::uint64_t d = 1; d <= 9; ++d) h.machine.settle(h.now, link, d, Outcome::ack);
+  h.take();
+  EXPECT_EQ(h.all<action::Settle>().size(), 9u);
+  EXPECT_EQ(h.granted(), 0u) << "a paused consumer asks for nothing more";
+  h.machine.on_disconnected(h.now, "reset", std::nullopt);
+  h.advance(1ms);
+  h.machine.on_connected(h.now);
+  h.take();
+  auto again = h.first<action::AttachReceiver>();
+  ASSERT_TRUE(again);
+  h.machine.on_receiver_opened(h.now, again->link);
+  h.take();
+  EXPECT_EQ(h.granted(), 0u) << "nor after re-attaching";
+  h.machine.stop_consumer(h.now, 1, {});
+  h.take();
+  EXPECT_TRUE(h.first<action::Detach>());
+}
+
 TEST(LinkMachineReceive, StopDuringAttachDetachesOnceOpened) {
   ConsumerHarness h;
   h.connect();

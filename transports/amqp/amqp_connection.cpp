@@ -231,6 +231,14 @@ std::shared_ptr<DeliveryBuffer> AmqpConnection::listen(std::vector<QueueBinding>
   throw_error(code, "amqp: cannot consume " + reason);
 }
 
+void AmqpConnection::pause_listener(const std::shared_ptr<DeliveryBuffer>& buffer) {
+  (void)post([this, buffer] {
+    for (const auto& [id, entry] : consumers_)
+      if (entry.buffer == buffer) machine_.pause_consumer(std::chrono::steady_clock::now(), id);
+    execute();
+  });  // false: the loop has ended, nothing more can arrive
+}
+
 std::size_t AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer) {
   auto unpolled = std::make_shared<std::vector<ReadyDelivery>>(buffer->stop());
   const std::size_t returned = unpolled->size();

@@ -59,6 +59,8 @@ class AmqpConnection final : private proton::messaging_handler {
   /// Releases unpolled deliveries and detaches the listener's links (waits up to detach_timeout).
   /// Returns how many prefetched, never polled deliveries went back to their queue.
   std::size_t stop_listener(const std::shared_ptr<DeliveryBuffer>& buffer);
+  /// Asks for no more deliveries for `buffer` (what is granted may still arrive). Never blocks.
+  void pause_listener(const std::shared_ptr<DeliveryBuffer>& buffer);
   const std::shared_ptr<IoMailbox>& mailbox() const noexcept { return mailbox_; }
   TransportStatus status() const;
   /// The broker's product and version from its open frame ("" before the first connection).

@@ -62,10 +62,14 @@ class AmqpDriver final : public TransportDriver {
     // A listener that outlives its driver must not touch the connection (the driver's
     // shutdown already stopped it).
     std::weak_ptr<AmqpConnection> connection = connection_;
-    return std::make_unique<AmqpListener>(buffer, connection_->mailbox(), [connection](const auto& c) {
-      auto alive = connection.lock();
-      return alive ? alive->stop_listener(c) : std::size_t{0};
-    });
+    AmqpListener::Links links{[connection](const auto& b) {
+                                if (auto alive = connection.lock()) alive->pause_listener(b);
+                              },
+                              [connection](const auto& b) {
+                                auto alive = connection.lock();
+                                return alive ? alive->stop_listener(b) : std::size_t{0};
+                              }};
+    return std::make_unique<AmqpListener>(buffer, connection_->mailbox(), std::move(links));
   }
 
  private:

@@ -35,10 +35,15 @@ class AmqpIncomingMessage final : public IncomingMessage {
 
 class AmqpListener final : public Listener {
  public:
-  /// `stop_links` releases unpolled deliveries and detaches (AmqpConnection::stop_listener).
-  AmqpListener(std::shared_ptr<DeliveryBuffer> buffer, std::shared_ptr<IoMailbox> mailbox,
-               std::function<std::size_t(const std::shared_ptr<DeliveryBuffer>&)> stop_links)
-      : buffer_(std::move(buffer)), mailbox_(std::move(mailbox)), stop_links_(std::move(stop_links)) {}
+  /// What the listener asks of its connection (AmqpConnection::pause_listener and
+  /// stop_listener: the latter releases unpolled deliveries and detaches).
+  struct Links {
+    std::function<void(const std::shared_ptr<DeliveryBuffer>&)> pause;
+    std::function<std::size_t(const std::shared_ptr<DeliveryBuffer>&)> stop;
+  };
+
+  AmqpListener(std::shared_ptr<DeliveryBuffer> buffer, std::shared_ptr<IoMailbox> mailbox, Links links)
+      : buffer_(std::move(buffer)), mailbox_(std::move(mailbox)), links_(std::move(links)) {}
   ~AmqpListener() override { stop(); }
 
   IncomingBatch poll(std::chrono::milliseconds timeout, std::size_t max_batch) override {
@@ -48,16 +53,21 @@ class AmqpListener final : public Listener {
     return batch;
   }
 
+  void pause() override {
+    std::call_once(paused_, [&] { links_.pause(buffer_); });
+  }
+
   std::size_t stop() override {
     std::size_t returned = 0;
-    std::call_once(stopped_, [&] { returned = stop_links_(buffer_); });
+    std::call_once(stopped_, [&] { returned = links_.stop(buffer_); });
     return returned;
   }
 
  private:
   std::shared_ptr<DeliveryBuffer> buffer_;
   std::shared_ptr<IoMailbox> mailbox_;
-  std::function<std::size_t(const std::shared_ptr<DeliveryBuffer>&)> stop_links_;
+  Links links_;
+  std::once_flag paused_;
   std::once_flag stopped_;
 };
 

@@ -216,6 +216,9 @@ class LinkMachine {
   bool on_delivery(TimePoint now, LinkId link, std::uint64_t delivery);
   /// The application settled a delivery (ignored when its link is gone: the broker requeued it).
   void settle(TimePoint now, LinkId link, std::uint64_t delivery, Outcome outcome);
+  /// Grants the consumer no more credit (a server draining before it stops); what the broker
+  /// already may send is still taken. Idempotent; stop_consumer still follows.
+  void pause_consumer(TimePoint now, ConsumerId consumer);
   /// Stops a consumer: releases `unpolled` at once, detaches when what was polled is settled.
   void stop_consumer(TimePoint now, ConsumerId consumer, const std::vector<std::pair<LinkId, std::uint64_t>>& unpolled);
 
@@ -282,6 +285,7 @@ class LinkMachine {
     Backoff backoff;
     bool ever_attached = false;
     bool stopping = false;
+    bool paused = false;  // no more credit
     bool redeclare = false;
     bool declaring = false;
     std::uint32_t credit = 0;      // granted and not yet used

@@ -74,7 +74,7 @@ void LinkMachine::on_receiver_opened(TimePoint, LinkId link) {
 // So credit is granted only when the previous grant is used up (nothing is in flight), and
 // then exactly what keeps held + credit within the window.
 void LinkMachine::top_up_credit(Consumer& consumer) {
-  if (consumer.state != LinkState::attached || consumer.stopping || consumer.credit > 0) return;
+  if (consumer.state != LinkState::attached || consumer.stopping || consumer.paused || consumer.credit > 0) return;
   const std::uint32_t held = static_cast<std::uint32_t>(consumer.held.size());
   if (held >= consumer.window) return;
   const std::uint32_t free = consumer.window - held;
@@ -111,6 +111,11 @@ void LinkMachine::settle(TimePoint, LinkId link, std::uint64_t delivery, Outcome
     return;
   }
   top_up_credit(*consumer);
+}
+
+void LinkMachine::pause_consumer(TimePoint, ConsumerId id) {
+  auto it = consumers_.find(id);
+  if (it != consumers_.end()) it->second.paused = true;
 }
 
 void LinkMachine::stop_consumer(TimePoint, ConsumerId id,

@@ -417,15 +417,22 @@ class MemoryListener final : public Listener {
       return batch;
     }
     batch.reserve(max);
-    broker_->take(queues_, cursor_, max, timeout, stopped_, [&](Entry&& entry, Queue& queue) {
+    broker_->take(queues_, cursor_, max, timeout, closed_, [&](Entry&& entry, Queue& queue) {
       batch.push_back(std::make_unique<MemoryIncoming>(broker_, outstanding_, queue, std::move(entry)));
     });
     if (batch.size() < max) outstanding_->fetch_sub(max - batch.size(), std::memory_order_relaxed);
     return batch;
   }
 
+  // Nothing is prefetched, so there is nothing to drain: later polls return empty.
+  void pause() override {
+    if (closed_.exchange(true)) return;
+    broker_->wake_all();
+  }
+
   std::size_t stop() override {
     if (stopped_.exchange(true)) return 0;
+    closed_.store(true);
     broker_->unbind_broadcast(bindings_);
     broker_->wake_all();
     return 0;  // nothing is prefetched: messages stay in their queue until polled
@@ -438,6 +445,7 @@ class MemoryListener final : public Listener {
   std::vector<Queue*> queues_;
   std::size_t cursor_ = 0;
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> closed_{false};  // paused or stopped: polls take nothing
   std::shared_ptr<std::atomic<std::size_t>> outstanding_ = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
