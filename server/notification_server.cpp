@@ -199,19 +199,21 @@ class ServerRuntime {
   }
 
   ServerStats stats() const noexcept {
+    // Outcomes first, then what leads to them (requeued, then received): counted in the other
+    // order, so a snapshot never shows an outcome without the requeue or receipt before it.
     ServerStats s;
     s.in_progress = in_progress_.load();
-    s.received = counters_.received;
     s.handled = counters_.handled;
     s.filtered = counters_.filtered;
     s.no_endpoint = counters_.no_endpoint;
-    s.requeued = counters_.requeued;
     s.requeue_refused = counters_.requeue_refused;
     s.dead_lettered = counters_.dead_lettered;
     s.undecodable = counters_.undecodable;
     s.unknown_priority = counters_.unknown_priority;
     s.duplicates = counters_.duplicates;
     s.released = counters_.released;
+    s.requeued = counters_.requeued;
+    s.received = counters_.received;
     return s;
   }
 
@@ -290,7 +292,8 @@ class ServerRuntime {
   }
 
   // Every message taken ends here exactly once, after it was settled and logged: whoever sees a
-  // count in stats() also sees the settlement and the log line.
+  // count in stats() also sees the settlement and the log line. The one exception is a requeue,
+  // counted just before the message goes back (see requeue_or_dead_letter).
   void count(Settlement settlement) {
     std::atomic<std::uint64_t>* counter = nullptr;
     switch (settlement) {
@@ -423,8 +426,11 @@ class ServerRuntime {
       count(Settlement::redelivery_limit);
       return;
     }
-    message.requeue();
+    // Counted before it goes back: another worker may take the redelivery at once, and what
+    // becomes of it (handled, dead-lettered at the limit) must never be counted before the
+    // requeue that caused it.
     count(Settlement::requeued);
+    message.requeue();
   }
 
   // While stopping, messages are still handled until the drain deadline, then released.

@@ -103,6 +103,37 @@ TEST(ServerDispatch, RequeueIsRedeliveredUpToTheLimitThenDeadLettered) {
   EXPECT_NE(log.text().find("max_redeliveries=3"), std::string::npos);
 }
 
+// The redelivery of a requeued message may be taken by another worker at once: its outcome
+// must never show in stats() before the requeue that caused it. With the requeue counted after
+// the message went back, a reader could see the dead letter at the limit with one requeue
+// missing (CI, ASan build: requeued 2 of 3).
+TEST(ServerDispatch, ARequeueIsCountedBeforeItsRedeliveryCanBeHandled) {
+  auto transport = Transport::open("memory://");
+  Endpoint poison{"poison"};
+  poison.on(Priority::info, [](const Notification&) { return Result::requeue; });
+  NotificationServer server(transport, {Target{}}, {poison},
+                            {.workers = 8, .allow_requeue = true, .max_redeliveries = 3});
+  server.start();
+  Notifier notifier(transport, {});
+  // One message at a time, so idle workers wait to take each redelivery the moment it is back;
+  // stats() sampled as fast as possible: the window is a few instructions wide.
+  constexpr std::uint64_t kMessages = 300;
+  std::uint64_t worst_gap = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  ServerStats s = server.stats();
+  for (std::uint64_t i = 1; i <= kMessages; ++i) {
+    notifier.info("{}", "e", "{}");
+    while (s.dead_lettered < i && std::chrono::steady_clock::now() < deadline) {
+      // Each dead letter was requeued 3 times before.
+      if (s.requeued < 3 * s.dead_lettered) worst_gap = std::max(worst_gap, 3 * s.dead_lettered - s.requeued);
+      s = server.stats();
+    }
+  }
+  ASSERT_EQ(s.dead_lettered, kMessages);
+  EXPECT_EQ(worst_gap, 0u) << "dead letters were counted before the requeues that led to them";
+  EXPECT_EQ(server.stats().requeued, 3u * kMessages);
+}
+
 // A sink that takes its time, as a file or syslog sink on a busy machine may.
 class SlowSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
