@@ -115,10 +115,11 @@ class NotificationServer {
   /// `stop(std::chrono::milliseconds(0))`.
   void stop();
   /// Stops with a drain period: the listener stops granting credit; what it had already
-  /// prefetched (at most `credit_window`) is still taken and handled until `drain_timeout`
-  /// has passed; after that, messages not yet started go back for redelivery (released). A handler that is running is
-  /// never interrupted. Returns without waiting; call wait_for() to wait for the end. Calling it again may only shorten
-  /// the drain (e.g. a second SIGTERM → `stop()` releases at once).
+  /// prefetched (at most `credit_window`) is still taken and handled until `drain_timeout` has
+  /// passed; after that, messages not yet started go back for redelivery (released). A handler
+  /// that is running is never interrupted. Returns without waiting; call wait_for() to wait for
+  /// the end. Calling it again may only shorten the drain (e.g. a second SIGTERM → `stop()`
+  /// releases at once).
   void stop(std::chrono::milliseconds drain_timeout);
   /// Waits until the polling threads and every handler have finished (after stop()), then the
   /// listener is closed.

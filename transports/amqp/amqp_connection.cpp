@@ -233,8 +233,7 @@ std::shared_ptr<DeliveryBuffer> AmqpConnection::listen(std::vector<QueueBinding>
 
 void AmqpConnection::pause_listener(const std::shared_ptr<DeliveryBuffer>& buffer) {
   (void)post([this, buffer] {
-    for (const auto& [id, entry] : consumers_)
-      if (entry.buffer == buffer) machine_.pause_consumer(std::chrono::steady_clock::now(), id);
+    for (ConsumerId id : consumers_of(buffer)) machine_.pause_consumer(std::chrono::steady_clock::now(), id);
     execute();
   });  // false: the loop has ended, nothing more can arrive
 }
@@ -245,9 +244,7 @@ std::size_t AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>&
   if (!post([this, buffer, unpolled] {
         std::vector<std::pair<LinkId, std::uint64_t>> ids;
         for (const ReadyDelivery& d : *unpolled) ids.emplace_back(d.link_id, d.delivery_id);
-        std::vector<ConsumerId> mine;
-        for (const auto& [id, entry] : consumers_)
-          if (entry.buffer == buffer) mine.push_back(id);
+        std::vector<ConsumerId> mine = consumers_of(buffer);
         if (mine.empty()) buffer->set_detached();
         for (ConsumerId id : mine) machine_.stop_consumer(std::chrono::steady_clock::now(), id, ids);
         execute();
@@ -259,6 +256,13 @@ std::size_t AmqpConnection::stop_listener(const std::shared_ptr<DeliveryBuffer>&
     return returned;  // the loop has ended: the connection is gone and the broker requeued them
   buffer->wait_detached(options_.detach_timeout + std::chrono::milliseconds(500));
   return returned;
+}
+
+std::vector<ConsumerId> AmqpConnection::consumers_of(const std::shared_ptr<DeliveryBuffer>& buffer) const {
+  std::vector<ConsumerId> ids;
+  for (const auto& [id, entry] : consumers_)
+    if (entry.buffer == buffer) ids.push_back(id);
+  return ids;
 }
 
 // Detaches what did not answer its detach within detach_timeout (I/O thread, from tick()).
@@ -467,9 +471,7 @@ void AmqpConnection::run(action::ConsumerDetached& a) {
   if (it == consumers_.end()) return;
   std::shared_ptr<DeliveryBuffer> buffer = std::move(it->second.buffer);
   consumers_.erase(it);
-  for (const auto& [id, entry] : consumers_)
-    if (entry.buffer == buffer) return;
-  buffer->set_detached();
+  if (consumers_of(buffer).empty()) buffer->set_detached();
 }
 
 void AmqpConnection::run(action::StatusChanged& a) {

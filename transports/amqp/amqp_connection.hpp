@@ -102,6 +102,8 @@ class AmqpConnection final : private proton::messaging_handler {
   void drain();
   void tick();
   void force_detach(const std::vector<ConsumerId>& mine);
+  // The consumers (one per queue) feeding `buffer` (I/O thread).
+  std::vector<ConsumerId> consumers_of(const std::shared_ptr<DeliveryBuffer>& buffer) const;
   void begin_shutdown();
   bool post(std::function<void()> work);
   void wake_io();
