@@ -1,5 +1,6 @@
 // Notifier -> RabbitMQ -> NotificationServer, end to end through the public API.
 #include "tests/integration/amqp_support.hpp"
+#include "tests/support/handler_gate.hpp"
 
 #include <herald/endpoint.hpp>
 #include <herald/notification_server.hpp>
@@ -10,10 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <condition_variable>
 #include <cstdio>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
 namespace herald::test {
@@ -66,15 +65,10 @@ TEST(AmqpServer, StopWithADrainHandlesWhatWasPrefetchedAndTakesNothingMore) {
   auto transport = Transport::open(broker_url(), options);
   const std::string topic = unique_name("drain");
 
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool gate_open = false, first_called = false;
+  HandlerGate gate;
   Endpoint endpoint("gated");
   endpoint.on(Priority::info, [&](const Notification&) {
-    std::unique_lock lock(mutex);
-    first_called = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return gate_open; });
+    gate.pass();
     return Result::handled;
   });
   NotificationServer server(transport, {Target{.topic = topic}}, {endpoint}, {.workers = 1, .credit_window = kWindow});
@@ -82,18 +76,11 @@ TEST(AmqpServer, StopWithADrainHandlesWhatWasPrefetchedAndTakesNothingMore) {
   Notifier notifier(transport, {.publisher_id = "drain", .topics = {topic}});
   for (int i = 0; i < kCount; ++i) notifier.notify(Priority::info, "{}", "drain.test", R"({"n":1})");
   ASSERT_TRUE(notifier.flush(10s).ok());
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, 10s, [&] { return first_called; }));
-  }
+  ASSERT_TRUE(gate.wait_arrived(10s));
   std::this_thread::sleep_for(300ms);  // the listener fills its window meanwhile
   server.stop(10s);
   std::this_thread::sleep_for(300ms);  // credit granted before the stop may still arrive
-  {
-    std::lock_guard lock(mutex);
-    gate_open = true;
-  }
-  cv.notify_all();
+  gate.open();
   ASSERT_TRUE(server.wait_for(15s));
   ServerStats first = server.stats();
 

@@ -2,15 +2,15 @@
 // handled until the drain deadline, the rest released; nothing is lost; wait_for honours its
 // deadline while a handler is stuck.
 #include "test_support.hpp"
+#include "tests/support/handler_gate.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 
 using namespace herald;
 using herald::test::eventually;
+using herald::test::HandlerGate;
 using namespace std::chrono_literals;
 
 namespace {
@@ -80,34 +80,22 @@ TEST(ServerShutdown, AtTheDeadlineTheRestIsReleasedAndNothingIsLost) {
 
 TEST(ServerShutdown, WaitForReturnsFalseWhileAHandlerIsStuckThenTrue) {
   auto transport = Transport::open("memory://");
-  std::mutex mutex;
-  std::condition_variable cv;
-  bool entered = false, release = false;
+  HandlerGate gate;
   Endpoint stuck{"stuck"};
   stuck.on(Priority::info, [&](const Notification&) {
-    std::unique_lock lock(mutex);
-    entered = true;
-    cv.notify_all();
-    cv.wait(lock, [&] { return release; });
+    gate.pass();
     return Result::handled;
   });
   NotificationServer server(transport, {Target{}}, {stuck}, {.workers = 1});
   server.start();
   send(transport, 1);
-  {
-    std::unique_lock lock(mutex);
-    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return entered; }));
-  }
+  ASSERT_TRUE(gate.wait_arrived(5s));
   EXPECT_FALSE(server.wait_for(50ms)) << "not stopped yet";
   server.stop(0ms);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_FALSE(server.wait_for(200ms));
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
-  {
-    std::lock_guard lock(mutex);
-    release = true;
-  }
-  cv.notify_all();
+  gate.open();
   EXPECT_TRUE(server.wait_for(5s));
   EXPECT_EQ(server.stats().handled, 1u);
   server.wait();  // idempotent after wait_for
