@@ -125,6 +125,10 @@ class DepthLimitedHandler {
     return document_.EndArray(count);
   }
 
+  /// For FastParser's events: its strings are valid UTF-8 without encoded surrogates already
+  /// (raw bytes from known-valid text, escapes decoded only when they form whole code points).
+  void skip_string_checks() noexcept { check_strings_ = false; }
+
   bool too_deep() const noexcept { return too_deep_; }
   bool invalid_utf8() const noexcept { return invalid_utf8_; }
 
@@ -136,6 +140,7 @@ class DepthLimitedHandler {
   }
 
   bool valid(const Ch* text, rapidjson::SizeType length) noexcept {
+    if (!check_strings_) return true;
     if (validate_utf8_ ? is_valid_utf8({text, length}) : !has_encoded_surrogate(text, length)) return true;
     invalid_utf8_ = true;
     return false;
@@ -155,6 +160,7 @@ class DepthLimitedHandler {
 
   rapidjson::Document& document_;
   bool validate_utf8_;
+  bool check_strings_ = true;
   int depth_ = 0;
   bool too_deep_ = false;
   bool invalid_utf8_ = false;
@@ -405,6 +411,7 @@ void parse_terminated_json_into(rapidjson::Document& document, std::string_view 
 void parse_insitu_json_into(rapidjson::Document& document, char* json, std::size_t size, const char* what) {
   {
     DepthLimitedHandler handler(document, Utf8::known_valid);
+    handler.skip_string_checks();
     FastParser parser(handler, json, size);
     bool parsed = false;
     auto generator = [&](rapidjson::Document&) { return parsed = parser.parse(); };

@@ -5,10 +5,6 @@
 #include <cstdint>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace herald::detail {
 namespace {
 
@@ -42,17 +38,8 @@ template <StopAt Set>
 std::size_t plain_run_length(const char* text, std::size_t size) noexcept {
   std::size_t pos = 0;
 #if defined(__SSE2__)
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i control_max = _mm_set1_epi8(0x1F);
-  const __m128i del = _mm_set1_epi8(0x7F);
   while (size - pos >= 16) {
-    const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos));
-    __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(block, quote), _mm_cmpeq_epi8(block, backslash)),
-                                   _mm_cmpeq_epi8(_mm_max_epu8(block, control_max), control_max));
-    if constexpr (Set == StopAt::python_ascii_escapes) special = _mm_or_si128(special, _mm_cmpeq_epi8(block, del));
-    if constexpr (Set != StopAt::json_syntax) special = _mm_or_si128(special, block);  // the high bit: ≥ 0x80
-    const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+    const unsigned mask = stop_mask<Set>(_mm_loadu_si128(reinterpret_cast<const __m128i*>(text + pos)));
     if (mask != 0) return pos + static_cast<std::size_t>(std::countr_zero(mask));
     pos += 16;
   }

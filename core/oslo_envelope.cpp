@@ -25,15 +25,6 @@ char* unescape_one(std::string_view text, std::size_t& pos, char* out) noexcept 
   return put_utf8(static_cast<char32_t>(code_point), out);
 }
 
-// Copies the run of plain bytes (printable ASCII other than '"' and '\\') at text[pos] to `out`,
-// advancing `out`; returns the run's length.
-std::size_t copy_plain_run(std::string_view text, std::size_t pos, char*& out) noexcept {
-  const std::size_t run = plain_run_length<StopAt::json_syntax_and_non_ascii>(text.data() + pos, text.size() - pos);
-  std::memcpy(out, text.data() + pos, run);
-  out += run;
-  return run;
-}
-
 }  // namespace
 
 std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
@@ -48,10 +39,21 @@ std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
   char* out = begin;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    // The plain run up to the next escape, quote, control or non-ASCII byte, copied at once.
-    pos += copy_plain_run(text, pos, out);
+    // The plain run up to the next escape, quote, control or non-ASCII byte (printable ASCII
+    // other than '"' and '\\'), copied at once. It may write past the run, never past
+    // out + (text.size() - pos) <= begin + text.size(): `out` never gets ahead of `pos`.
+    const std::size_t run =
+        copy_plain_run<StopAt::json_syntax_and_non_ascii>(text.data() + pos, text.size() - pos, out);
+    pos += run;
+    out += run;
     if (pos == text.size()) break;
     const auto byte = static_cast<unsigned char>(text[pos]);
+    // \" and \\ make up nearly all escapes in an escaped JSON document.
+    if (byte == '\\' && pos + 1 < text.size() && (text[pos + 1] == '"' || text[pos + 1] == '\\')) {
+      *out++ = text[pos + 1];
+      pos += 2;
+      continue;
+    }
     if (byte >= 0x80) {
       // Raw UTF-8 is checked here, sequence by sequence. Escapes always produce whole sequences
       // (their first byte is never a continuation byte), so this accepts exactly the texts whose
@@ -63,18 +65,7 @@ std::optional<std::string_view> unescape_canonical_v2(std::string_view body,
       pos += length;
       continue;
     }
-    if (byte != '\\' && byte != '"' && byte >= 0x20) {
-      *out++ = static_cast<char>(byte);
-      ++pos;
-      continue;
-    }
     if (byte != '\\') return std::nullopt;  // the string ends early, or a raw control character
-    // \" and \\ make up nearly all escapes in an escaped JSON document.
-    if (pos + 1 < text.size() && (text[pos + 1] == '"' || text[pos + 1] == '\\')) {
-      *out++ = text[pos + 1];
-      pos += 2;
-      continue;
-    }
     out = unescape_one(text, ++pos, out);
     if (out == nullptr) return std::nullopt;
   }

@@ -313,6 +313,26 @@ TEST(CodecDecode, FastPathHandlesLongRunsAndTails) {
   }
 }
 
+TEST(CodecDecode, FastPathAgreesWithTheGeneralPathWhereverAnEscapeFallsInABlock) {
+  // The fast unescape copies sixteen bytes at a time and stops inside a block; put each kind of
+  // stop at every offset of the first blocks, with plain text of every length after it.
+  const std::vector<std::string> stops = {R"(\")",    R"(\\)",           R"(\n)", R"(\u00e9)",
+                                          "\xc3\xa9", R"(\ud83d\ude00)", "\xc3",  R"(\q)"};
+  for (const std::string& stop : stops) {
+    for (std::size_t before = 0; before < 36; ++before) {
+      const std::size_t after = (before * 7) % 19;
+      const std::string canonical =
+          R"({"oslo.version": "2.0", "oslo.message": "{\"priority\": \"info\", \"payload\": \")" +
+          std::string(before, 'a') + stop + std::string(after, 'b') + R"(\"}"})";
+      SCOPED_TRACE(canonical);
+      EXPECT_EQ(outcome(canonical), outcome(respaced(canonical)));
+    }
+  }
+  EXPECT_EQ(
+      decode(v2(R"({"priority": "info", "payload": "0123456789abcdef\"0123456789abcdef\\x"})")).payload().GetString(),
+      std::string("0123456789abcdef\"0123456789abcdef\\x"));
+}
+
 TEST(CodecDecode, LoneLowSurrogateEscapeIsRejectedNotTurnedIntoInvalidUtf8) {
   // Found by fuzz_decode: RapidJSON 1.1.0 accepted an escaped lone low surrogate in the inner v2
   // message and produced a string that was not UTF-8 (and did not survive a round trip).
