@@ -1,9 +1,11 @@
 // memory:// through the public API: topology (shared queues, pools), overflow policy, config.
 #include "test_support.hpp"
+#include "transports/transport_driver.hpp"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 
@@ -60,6 +62,47 @@ TEST(MemoryTransport, TwoPoolsEachGetEverythingMembersOfOnePoolSplit) {
   ASSERT_TRUE(eventually([&] { return b.load() == 2000 && a1.load() + a2.load() == 2000; }));
   EXPECT_GT(a1.load(), 0);
   EXPECT_GT(a2.load(), 0);
+}
+
+// An arrival wakes the longest-waiting poll of its queue, and only as many polls as the ready
+// messages need: a poll that may take one message must not keep a second arrival from waking
+// the next poll, which would then wait out its whole timeout.
+TEST(MemoryTransport, EachWaitingPollOfAQueueIsWokenForAnArrivalItCanTake) {
+  auto transport = Transport::open("memory://?declare_on_send=false");
+  detail::ListenSpec spec;
+  spec.bindings.push_back({"shared", "openstack", "shared.info"});
+  spec.credit_window = 1;
+  auto first = transport->driver().listen(spec);
+  auto second = transport->driver().listen(spec);
+  constexpr auto kLongTimeout = std::chrono::seconds(20);
+  struct Outcome {
+    std::size_t taken = 0;
+    std::chrono::steady_clock::duration waited{};
+  };
+  Outcome outcomes[2];
+  auto poll_once = [&](detail::Listener& listener, Outcome& outcome) {
+    const auto start = std::chrono::steady_clock::now();
+    detail::IncomingBatch batch = listener.poll(std::chrono::duration_cast<std::chrono::milliseconds>(kLongTimeout), 8);
+    outcome.waited = std::chrono::steady_clock::now() - start;
+    outcome.taken = batch.size();
+    for (auto& message : batch) message->ack();
+  };
+  std::thread one([&] { poll_once(*first, outcomes[0]); });
+  std::thread two([&] { poll_once(*second, outcomes[1]); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both waiting (else they take at once)
+  for (int i = 0; i < 2; ++i) {
+    detail::OutgoingMessage message;
+    message.exchange = "openstack";
+    message.routing_key = "shared.info";
+    message.body = "{}";
+    transport->driver().send(std::move(message), [](std::error_code ec, std::string_view) { ASSERT_FALSE(ec); });
+  }
+  one.join();
+  two.join();
+  for (const Outcome& outcome : outcomes) {
+    EXPECT_EQ(outcome.taken, 1u);
+    EXPECT_LT(outcome.waited, kLongTimeout / 2);
+  }
 }
 
 TEST(MemoryTransport, RoutingKeyIsTopicDotLowerCasePriority) {

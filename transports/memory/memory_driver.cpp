@@ -76,6 +76,9 @@ struct Queue {
   explicit Queue(std::string queue_name) : name(std::move(queue_name)) {}
   std::string name;
   std::deque<Entry> ready;  // sorted by seq
+  // How many messages the polls woken for this queue, and not yet running, will take at most:
+  // an arrival wakes another poll only when the ready messages exceed it.
+  std::size_t promised = 0;
 };
 
 // The queues bound to one (exchange, routing key); found with one lookup per level and no
@@ -98,6 +101,63 @@ std::string_view to_string(DeadLetterReason reason) {
   }
   return {};
 }
+
+// A poll waiting for a message in one of `queues`; lives on the polling thread's stack.
+struct Waiter {
+  Waiter(const std::vector<Queue*>& polled, std::size_t at_most) : queues(polled), max(at_most) {}
+  const std::vector<Queue*>& queues;
+  const std::size_t max;  // the most it takes
+  std::condition_variable cv;
+  bool woken = false;          // taken out of the line by an arrival (or a wake-up of all)
+  Queue* woken_for = nullptr;  // the queue whose arrival woke it
+  Waiter* previous = nullptr;
+  Waiter* next = nullptr;
+};
+
+// The polls waiting for messages, longest-waiting first (an intrusive list: waiting costs no
+// allocation). Guarded by the broker's mutex.
+class WaitLine {
+ public:
+  bool empty() const noexcept { return first_ == nullptr; }
+
+  void push_back(Waiter& waiter) noexcept {
+    waiter.previous = last_;
+    waiter.next = nullptr;
+    (last_ ? last_->next : first_) = &waiter;
+    last_ = &waiter;
+  }
+
+  void erase(Waiter& waiter) noexcept {
+    (waiter.previous ? waiter.previous->next : first_) = waiter.next;
+    (waiter.next ? waiter.next->previous : last_) = waiter.previous;
+    waiter.previous = waiter.next = nullptr;
+  }
+
+  /// Wakes and removes the first waiter polling `queue`; nullptr when none does.
+  Waiter* wake_first_of(Queue& queue) noexcept {
+    for (Waiter* waiter = first_; waiter != nullptr; waiter = waiter->next) {
+      if (std::find(waiter->queues.begin(), waiter->queues.end(), &queue) == waiter->queues.end()) continue;
+      waiter->woken_for = &queue;
+      wake(*waiter);
+      return waiter;
+    }
+    return nullptr;
+  }
+
+  void notify_all() noexcept {
+    while (first_ != nullptr) wake(*first_);
+  }
+
+ private:
+  void wake(Waiter& waiter) noexcept {
+    erase(waiter);
+    waiter.woken = true;
+    waiter.cv.notify_one();
+  }
+
+  Waiter* first_ = nullptr;
+  Waiter* last_ = nullptr;
+};
 
 // The broker state; shared with listeners and in-flight messages, which may outlive the driver.
 class Broker : public std::enable_shared_from_this<Broker> {
@@ -152,8 +212,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
       entry.seq = next_seq_++;
       entry.route = &route;
       queue.ready.push_back(std::move(entry));
+      wake_for_locked(queue);
     }
-    wake_listeners_locked();
     return {};
   }
 
@@ -189,11 +249,19 @@ class Broker : public std::enable_shared_from_this<Broker> {
         if (!q->ready.empty()) return true;
       return false;
     };
-    if (!available() && !stopped) {
-      ++waiting_listeners_;
-      data_cv_.wait_for(lock, timeout, [&] { return available() || stopped || closed_; });
-      --waiting_listeners_;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!available() && !stopped && !closed_) {
+      // Wait in line: arrivals wake the longest-waiting poll of their queue, so the listeners
+      // of one queue (a pool, a server's workers) take turns, and a message wakes one thread,
+      // not all of them.
+      Waiter waiter(queues, max);
+      waiters_.push_back(waiter);
+      const bool in_time = waiter.cv.wait_until(lock, deadline, [&] { return waiter.woken || stopped || closed_; });
+      if (!waiter.woken) waiters_.erase(waiter);
+      if (waiter.woken_for != nullptr) waiter.woken_for->promised -= waiter.max;
+      if (!in_time) break;
     }
+    if (stopped) return;
     if (stopped) return;
     std::size_t taken = 0;
     std::size_t empty_in_a_row = 0;
@@ -211,6 +279,8 @@ class Broker : public std::enable_shared_from_this<Broker> {
       ++taken;
       if (taken % 16 == 0) ++cursor;  // fairness across queues without thrashing
     }
+    // What this poll left (it may take less than was promised for it) gets another poll.
+    for (Queue* queue : queues) wake_for_locked(*queue);
     if (taken && waiting_senders_) space_cv_.notify_all();
   }
 
@@ -224,7 +294,7 @@ class Broker : public std::enable_shared_from_this<Broker> {
       auto position = std::upper_bound(queue.ready.begin(), queue.ready.end(), entry.seq,
                                        [](std::uint64_t seq, const Entry& other) { return seq < other.seq; });
       queue.ready.insert(position, std::move(entry));
-      wake_listeners_locked();
+      wake_for_locked(queue);
     } else if (&queue == dead_letter_) {
       // Rejected from the dead-letter queue itself: re-queueing it there would loop forever.
       ++stats_.dead_letter_dropped;
@@ -278,15 +348,16 @@ class Broker : public std::enable_shared_from_this<Broker> {
 
   const std::string& dead_letter_queue() const noexcept { return options_.dead_letter_queue; }
 
+  /// Wakes every waiting poll, to see a listener's pause or stop.
   void wake_all() {
     std::lock_guard lock(mutex_);
-    data_cv_.notify_all();
+    waiters_.notify_all();
   }
 
   void close() {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    data_cv_.notify_all();
+    waiters_.notify_all();
     space_cv_.notify_all();
   }
 
@@ -340,19 +411,23 @@ class Broker : public std::enable_shared_from_this<Broker> {
     entry.reason = reason;
     entry.dead_lettered_from = &from;
     dead_letter_->ready.push_back(std::move(entry));
-    wake_listeners_locked();
+    wake_for_locked(*dead_letter_);
   }
 
-  void wake_listeners_locked() {
-    if (waiting_listeners_) data_cv_.notify_all();
+  // Wakes the longest-waiting polls of `queue` until what they may take covers what is ready.
+  void wake_for_locked(Queue& queue) {
+    while (queue.ready.size() > queue.promised && !waiters_.empty()) {
+      const Waiter* woken = waiters_.wake_first_of(queue);
+      if (woken == nullptr) return;
+      queue.promised += woken->max;
+    }
   }
 
   MemoryOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   std::mutex mutex_;
-  std::condition_variable data_cv_;
+  WaitLine waiters_;
   std::condition_variable space_cv_;
-  std::size_t waiting_listeners_ = 0;
   std::size_t waiting_senders_ = 0;
   bool closed_ = false;
   std::unordered_map<std::string, std::unique_ptr<Queue>> queues_;
