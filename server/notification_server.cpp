@@ -362,10 +362,15 @@ class ServerRuntime {
       auto deadline = std::chrono::steady_clock::now() + options_.batch_timeout;
       auto collected = std::make_shared<IncomingBatch>();
       drained = false;
+      bool polled = false;
       while (collected->size() < options_.batch_size && !drained) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) break;
-        IncomingBatch got = listener_->poll(std::min(left, kPollTimeout), options_.batch_size - collected->size());
+        if (left.count() <= 0 && polled) break;
+        // Every batch polls at least once: with batch_timeout 0 that poll waits for the first
+        // message (as a poll without a batch would) and the batch is what was ready then.
+        IncomingBatch got = listener_->poll(left.count() > 0 ? std::min(left, kPollTimeout) : kPollTimeout,
+                                            options_.batch_size - collected->size());
+        polled = true;
         // Stopping: an empty poll means nothing prefetched is left; hand over what was collected.
         drained = got.empty() && stopping_.load(std::memory_order_relaxed);
         for (auto& m : got) collected->push_back(std::move(m));

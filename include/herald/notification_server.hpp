@@ -42,7 +42,8 @@ struct ServerOptions {
   /// Batch endpoints only: the most notifications per handler call [batch_size]. Must be ≥ 1.
   std::size_t batch_size = 100;
   /// Batch endpoints only: how long a batch may wait to fill, from the start of the poll
-  /// [batch_timeout].
+  /// [batch_timeout]. 0 = no waiting to fill: each batch is what is ready when its first
+  /// message arrives.
   std::chrono::milliseconds batch_timeout{1000};
   /// A message requeued this many times is dead-lettered instead of requeued again (no hot
   /// redelivery loop). 0 = never requeue, dead-letter at once. Counted per server by

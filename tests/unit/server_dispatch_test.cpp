@@ -295,6 +295,24 @@ TEST(ServerDispatch, BatchTimeoutRunsFromTheStartOfThePoll) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
 }
 
+TEST(ServerDispatch, BatchTimeoutZeroHandsOverWhatIsReadyWithoutWaitingToFill) {
+  // It used to give up each batch before its first poll: nothing was ever received.
+  auto transport = Transport::open("memory://");
+  std::atomic<int> handled{0};
+  BatchEndpoint e{"batch"};
+  e.on(Priority::info, [&](std::span<const Notification* const> batch) {
+    handled.fetch_add(static_cast<int>(batch.size()));
+    return Result::handled;
+  });
+  NotificationServer server(transport, {Target{}}, std::vector<BatchEndpoint>{e},
+                            {.workers = 1, .batch_size = 10, .batch_timeout = std::chrono::milliseconds(0)});
+  server.start();
+  Notifier notifier(transport, {});
+  for (int i = 0; i < 25; ++i) notifier.info("{}", "e", "{}");
+  ASSERT_TRUE(eventually([&] { return handled.load() == 25; }));
+  EXPECT_EQ(server.stats().handled, 25u);
+}
+
 TEST(ServerDispatch, BatchRequeueRequeuesTheWholePriorityGroup) {
   auto transport = Transport::open("memory://");
   Notifier notifier(transport, {});
