@@ -631,6 +631,7 @@ void AmqpConnection::on_transport_error(proton::transport& transport) {
 }
 
 void AmqpConnection::on_transport_close(proton::transport& transport) {
+  wake_takers();  // a wake-up asked for in this batch would not come now
   const bool was_connected = connected_;
   connected_ = false;
   senders_.clear();
@@ -874,8 +875,21 @@ void AmqpConnection::on_message(proton::delivery& delivery, proton::message& mes
   ready.redelivered = !message.first_acquirer() || message.delivery_count() > 0;
   ready.delivery_count = message.delivery_count();
   if (consumer) ready.queue = consumer->queue;
-  if (!consumer || !consumer->buffer->push(std::move(ready))) machine_.settle(now, link, id, Outcome::requeue);
+  if (!consumer || !consumer->buffer->push(std::move(ready))) {
+    machine_.settle(now, link, id, Outcome::requeue);
+  } else if (std::find(unwoken_.begin(), unwoken_.end(), consumer->buffer) == unwoken_.end()) {
+    // Proton runs the wake-up after the events it is handling now: one per read, not per message.
+    if (unwoken_.empty()) connection_.wake();
+    unwoken_.push_back(consumer->buffer);
+  }
   execute();
+}
+
+void AmqpConnection::on_connection_wake(proton::connection&) { wake_takers(); }
+
+void AmqpConnection::wake_takers() {
+  for (const auto& buffer : unwoken_) buffer->wake_takers();
+  unwoken_.clear();
 }
 
 void AmqpConnection::on_receiver_error(proton::receiver&) {}  // followed by detach or close

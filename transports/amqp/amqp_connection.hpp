@@ -80,6 +80,8 @@ class AmqpConnection final : private proton::messaging_handler {
 
   // I/O thread.
   void execute();
+  // Wakes the polls of the buffers that received deliveries since the last call.
+  void wake_takers();
   void run(action::Connect& a);
   /// Proton's TLS client options from ssl_ca_file, ssl_cert_file/ssl_key_file and ssl_verify.
   proton::ssl_client_options tls_options() const;
@@ -136,6 +138,7 @@ class AmqpConnection final : private proton::messaging_handler {
   void on_tracker_release(proton::tracker& tracker) override;
   void on_receiver_open(proton::receiver& receiver) override;
   void on_message(proton::delivery& delivery, proton::message& message) override;
+  void on_connection_wake(proton::connection& connection) override;
   void on_receiver_error(proton::receiver& receiver) override;
   void on_receiver_detach(proton::receiver& receiver) override;
   void on_receiver_close(proton::receiver& receiver) override;
@@ -169,6 +172,9 @@ class AmqpConnection final : private proton::messaging_handler {
   std::unordered_map<LinkId, proton::receiver> receivers_;
   std::unordered_map<std::uint64_t, HeldDelivery> deliveries_;
   std::map<ConsumerId, ConsumerEntry> consumers_;
+  // Buffers that received deliveries since the last wake_takers(): their polls are woken once
+  // Proton has handled everything one read brought (on_connection_wake), not per delivery.
+  std::vector<std::shared_ptr<DeliveryBuffer>> unwoken_;
   ConsumerId next_consumer_ = 1;
   std::uint64_t next_delivery_ = 1;
   proton::message message_;  // reused for every transfer

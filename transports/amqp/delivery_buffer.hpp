@@ -42,27 +42,58 @@ class DeliveryBuffer {
   const std::vector<std::string>& queues() const noexcept { return queues_; }
   std::size_t credit_window() const noexcept { return credit_window_; }
 
-  /// I/O thread: a delivery arrived. False when stopped (the caller releases it).
+  /// I/O thread: a delivery arrived. False when stopped (the caller releases it). A waiting
+  /// poll is woken at once only when a whole batch of it is ready; otherwise wake_takers(),
+  /// which the I/O thread calls once after the deliveries of one read, wakes them: one wake-up
+  /// per read instead of one per delivery.
   bool push(ReadyDelivery delivery) {
+    bool wake_now = false;
     {
       std::lock_guard lock(mutex_);
       if (stopped_) return false;
       ready_.push_back(std::move(delivery));
+      wake_now = waiting_ > woken_ && ready_.size() >= (woken_ + 1) * take_max_;
+      if (wake_now) ++woken_;
     }
-    changed_.notify_one();
+    if (wake_now) ready_cv_.notify_one();
     return true;
   }
 
-  /// Waits up to `timeout` for a first delivery, then takes up to `max_batch`.
+  /// I/O thread: wakes as many waiting polls as the ready deliveries need (one per batch a
+  /// poll takes), counting those woken already.
+  void wake_takers() {
+    std::size_t wake = 0;
+    {
+      std::lock_guard lock(mutex_);
+      const std::size_t needed = (ready_.size() + take_max_ - 1) / take_max_;
+      const std::size_t idle = waiting_ - woken_;
+      wake = needed > woken_ ? std::min(needed - woken_, idle) : 0;
+      woken_ += wake;
+    }
+    for (std::size_t i = 0; i < wake; ++i) ready_cv_.notify_one();
+  }
+
+  /// Waits up to `timeout` for a first delivery, then takes up to `max_batch`. A poll that
+  /// leaves deliveries behind wakes another waiting poll.
   std::vector<ReadyDelivery> take(std::chrono::milliseconds timeout, std::size_t max_batch) {
     std::vector<ReadyDelivery> out;
     std::unique_lock lock(mutex_);
-    changed_.wait_for(lock, timeout, [&] { return stopped_ || !ready_.empty(); });
+    take_max_ = std::max<std::size_t>(max_batch, 1);
+    if (!stopped_ && ready_.empty()) {
+      ++waiting_;
+      ready_cv_.wait_for(lock, timeout, [&] { return stopped_ || !ready_.empty(); });
+      --waiting_;
+      if (woken_ > 0) --woken_;  // woken or not, one fewer is on its way
+    }
     if (stopped_) return out;
     while (!ready_.empty() && out.size() < max_batch) {
       out.push_back(std::move(ready_.front()));
       ready_.pop_front();
     }
+    const bool wake_next = !ready_.empty() && waiting_ > woken_;
+    if (wake_next) ++woken_;
+    lock.unlock();
+    if (wake_next) ready_cv_.notify_one();
     return out;
   }
 
@@ -75,6 +106,7 @@ class DeliveryBuffer {
       unpolled.assign(std::make_move_iterator(ready_.begin()), std::make_move_iterator(ready_.end()));
       ready_.clear();
     }
+    ready_cv_.notify_all();
     changed_.notify_all();
     return unpolled;
   }
@@ -135,8 +167,12 @@ class DeliveryBuffer {
   const std::size_t credit_window_;
   std::vector<std::string> queues_;
   mutable std::mutex mutex_;
-  std::condition_variable changed_;
+  std::condition_variable changed_;   // attach / detach / failure
+  std::condition_variable ready_cv_;  // deliveries for take(), or stopped
   std::deque<ReadyDelivery> ready_;
+  std::size_t waiting_ = 0;   // polls waiting in take()
+  std::size_t woken_ = 0;     // of those, notified and not yet running
+  std::size_t take_max_ = 1;  // the most the latest poll took: what one wake-up covers
   bool stopped_ = false;
   std::size_t attached_ = 0;
   std::optional<Errc> failure_code_;
