@@ -75,6 +75,25 @@ TEST(DeliveryBuffer, APollThatLeavesDeliveriesBehindWakesTheNext) {
   EXPECT_EQ(waiting.result.get().first, 1u);
 }
 
+TEST(DeliveryBuffer, APollWokenForADeliveryAnotherTookStillGetsTheNextOne) {
+  // A woken poll that found the delivery gone (another poll took it first) went back to sleep
+  // still counted as "woken", and that count held back every later wake-up: the next delivery
+  // waited out the poll's whole timeout (seen as p50 26 ms instead of 0.5 ms on RabbitMQ).
+  DeliveryBuffer buffer = make_buffer();
+  Poll waiting = start_poll(buffer, 1);
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(buffer.push(delivery(1)));                 // a whole batch of one: wakes the poll...
+  const std::size_t taken = buffer.take(0ms, 1).size();  // ...but this one usually gets it first
+  fprintf(stderr, "DBG taken %zu\n", taken);
+  if (taken == 1) {
+    std::this_thread::sleep_for(50ms);  // the woken poll found nothing and waits again
+    ASSERT_TRUE(buffer.push(delivery(2)));
+    buffer.wake_takers();
+  }
+  ASSERT_EQ(waiting.result.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(waiting.result.get().first, 1u);
+}
+
 TEST(DeliveryBuffer, StopWakesEveryPollAndHandsBackWhatWasNotTaken) {
   DeliveryBuffer buffer = make_buffer();
   Poll poll = start_poll(buffer, 8);

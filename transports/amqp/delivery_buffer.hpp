@@ -52,8 +52,8 @@ class DeliveryBuffer {
       std::lock_guard lock(mutex_);
       if (stopped_) return false;
       ready_.push_back(std::move(delivery));
-      wake_now = waiting_ > woken_ && ready_.size() >= (woken_ + 1) * take_max_;
-      if (wake_now) ++woken_;
+      wake_now = waiting_ > signals_ && ready_.size() >= (signals_ + 1) * take_max_;
+      if (wake_now) ++signals_;
     }
     if (wake_now) ready_cv_.notify_one();
     return true;
@@ -66,9 +66,9 @@ class DeliveryBuffer {
     {
       std::lock_guard lock(mutex_);
       const std::size_t needed = (ready_.size() + take_max_ - 1) / take_max_;
-      const std::size_t idle = waiting_ - woken_;
-      wake = needed > woken_ ? std::min(needed - woken_, idle) : 0;
-      woken_ += wake;
+      const std::size_t idle = waiting_ > signals_ ? waiting_ - signals_ : 0;
+      wake = needed > signals_ ? std::min(needed - signals_, idle) : 0;
+      signals_ += wake;
     }
     for (std::size_t i = 0; i < wake; ++i) ready_cv_.notify_one();
   }
@@ -79,19 +79,24 @@ class DeliveryBuffer {
     std::vector<ReadyDelivery> out;
     std::unique_lock lock(mutex_);
     take_max_ = std::max<std::size_t>(max_batch, 1);
-    if (!stopped_ && ready_.empty()) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!stopped_ && ready_.empty()) {
       ++waiting_;
-      ready_cv_.wait_for(lock, timeout, [&] { return stopped_ || !ready_.empty(); });
+      // A signal is consumed by whoever wakes, so that the count of signals on their way never
+      // outlives them (one still counted would hold back the wake-ups of later deliveries).
+      const bool woken =
+          ready_cv_.wait_until(lock, deadline, [&] { return stopped_ || !ready_.empty() || signals_ > 0; });
       --waiting_;
-      if (woken_ > 0) --woken_;  // woken or not, one fewer is on its way
+      if (signals_ > 0) --signals_;
+      if (!woken) break;  // the timeout
     }
     if (stopped_) return out;
     while (!ready_.empty() && out.size() < max_batch) {
       out.push_back(std::move(ready_.front()));
       ready_.pop_front();
     }
-    const bool wake_next = !ready_.empty() && waiting_ > woken_;
-    if (wake_next) ++woken_;
+    const bool wake_next = !ready_.empty() && waiting_ > signals_;
+    if (wake_next) ++signals_;
     lock.unlock();
     if (wake_next) ready_cv_.notify_one();
     return out;
@@ -171,7 +176,7 @@ class DeliveryBuffer {
   std::condition_variable ready_cv_;  // deliveries for take(), or stopped
   std::deque<ReadyDelivery> ready_;
   std::size_t waiting_ = 0;   // polls waiting in take()
-  std::size_t woken_ = 0;     // of those, notified and not yet running
+  std::size_t signals_ = 0;   // notifications of waiting polls not yet consumed by one
   std::size_t take_max_ = 1;  // the most the latest poll took: what one wake-up covers
   bool stopped_ = false;
   std::size_t attached_ = 0;
