@@ -3,8 +3,11 @@
 
 #include <herald/dispatcher.hpp>
 
+#include "server/recent_keys.hpp"
+
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -133,5 +136,25 @@ void BM_BatchDispatch100(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * batch.size()));
 }
 BENCHMARK(BM_BatchDispatch100);
+
+// The server's per-message duplicate check with the default window (4096): is this key new
+// (contains), then remember it (increment), for a stream of distinct 32-hex-digit unique_ids.
+void BM_DedupWindowPerMessage(benchmark::State& state) {
+  herald::detail::RecentKeys window(4096);
+  std::vector<std::string> keys;
+  for (int i = 0; i < 65536; ++i) {
+    char key[33];
+    std::snprintf(key, sizeof key, "%016llx%016llx", 0x9e3779b97f4a7c15ULL * static_cast<unsigned long long>(i + 1),
+                  static_cast<unsigned long long>(i));
+    keys.emplace_back(key);
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    const std::string& key = keys[next++ & 65535];
+    if (!window.contains(key)) benchmark::DoNotOptimize(window.increment(key));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_DedupWindowPerMessage);
 
 }  // namespace
