@@ -262,7 +262,6 @@ class Broker : public std::enable_shared_from_this<Broker> {
       if (!in_time) break;
     }
     if (stopped) return;
-    if (stopped) return;
     std::size_t taken = 0;
     std::size_t empty_in_a_row = 0;
     while (taken < max && empty_in_a_row < queues.size()) {
