@@ -98,5 +98,42 @@ TEST(AmqpSettlement, StopReleasesUnpolledDeliveriesToAnotherConsumer) {
   EXPECT_EQ(receive_and_ack(*second, 19, 10s).size(), 19u);
 }
 
+// RabbitMQ 4.0 sends the frames of a new session to the previous session of the same channel
+// number while that session is still exiting, after its end reply (rabbitmq-server #14317,
+// fixed in 4.1), and Proton gives the next session the lowest free channel: the one just ended.
+// A consumer stopped while holding deliveries ends its session (so the broker requeues what it
+// sent), and a successor attached at once then never attached (one run of
+// StopReleasesUnpolledDeliveriesToAnotherConsumer in ~20 on RabbitMQ 4.0). Here the stopped
+// consumer holds many deliveries, which keeps the broker's session exiting longer; every listen
+// must attach.
+TEST(AmqpSettlement, ConsumersStoppedAndStartedInARowAllAttach) {
+  constexpr int kRounds = 10;
+  constexpr int kHeld = 1000;
+  const std::string exchange = unique_name("x");
+  int attached = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string key = unique_name("t") + ".info";  // a new queue each round
+    auto transport = Transport::open(broker_url("?connect_timeout=3"));
+    auto first = transport->driver().listen({{{key, exchange, key}}, kHeld});
+    SendTracker sent;
+    for (int i = 0; i < kHeld; ++i)
+      transport->driver().send(message(exchange, key, std::to_string(i)), sent.callback());
+    ASSERT_TRUE(sent.wait(kHeld, 10s));
+    auto one = poll_one(*first, 5s);  // the rest sits prefetched, released by stop()
+    ASSERT_TRUE(one) << "round " << round;
+    one->ack();
+    std::this_thread::sleep_for(200ms);  // the acknowledgement is through, the rest has arrived
+    first->stop();
+    try {
+      auto second = transport->driver().listen({{{key, exchange, key}}, kHeld});
+      ++attached;
+      ASSERT_EQ(receive_and_ack(*second, kHeld - 1, 10s).size(), std::size_t{kHeld - 1}) << "round " << round;
+    } catch (const TransportError& e) {
+      ADD_FAILURE() << "round " << round << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(attached, kRounds);
+}
+
 }  // namespace
 }  // namespace herald::test

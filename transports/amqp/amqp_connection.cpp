@@ -28,6 +28,8 @@ namespace herald::detail {
 namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
+// How long a channel rests after its session's end reply before a new session may take it.
+constexpr auto kChannelReuseGrace = std::chrono::milliseconds(0);
 // How long a closing connection waits for the broker's close reply.
 constexpr auto kCloseReplyTimeout = std::chrono::milliseconds(1000);
 constexpr std::string_view kLinkPrefix = "herald-";
@@ -514,11 +516,7 @@ void AmqpConnection::on_container_start(proton::container&) {
 }
 
 void AmqpConnection::tick() {
-  if (!deferred_attaches_.empty() &&
-      std::chrono::steady_clock::now() - sessions_ending_since_ > options_.detach_timeout) {
-    sessions_ending_ = 0;
-    run_deferred_attaches();
-  }
+  if (!deferred_attaches_.empty() && attaches_may_begin()) run_deferred_attaches();
   const auto now = std::chrono::steady_clock::now();
   for (auto it = detach_deadlines_.begin(); it != detach_deadlines_.end();) {
     if (it->first > now) {
@@ -758,9 +756,12 @@ void AmqpConnection::on_session_error(proton::session& session) {
   end_session(session);
 }
 
-// Proton 0.37 gives a new session the channel of one it just ended, before the broker's end
-// reply arrived; RabbitMQ 4 then ignores the new begin and the link never attaches. So while
-// a session is ending, new attaches wait for its end reply (at most detach_timeout).
+// Proton 0.37 gives a new session the lowest free channel: the channel of one it just ended.
+// RabbitMQ 4 drops a begin that reaches a channel whose session process it has not yet seen
+// exit: before its end reply arrives, and also for a short while after it (the reader forgets
+// the channel only when the exit reaches it, after the session requeued what it held); the link
+// then never attaches. So while a session is ending, and for kChannelReuseGrace after the last
+// end reply, new attaches wait (at most detach_timeout for a reply that never comes).
 void AmqpConnection::end_session(proton::session session) {
   try {
     // active() = our end is open: a session we already ended (or never opened) is not counted
@@ -775,7 +776,11 @@ void AmqpConnection::end_session(proton::session session) {
 
 void AmqpConnection::on_session_close(proton::session&) {
   if (sessions_ending_ > 0) --sessions_ending_;
-  if (sessions_ending_ == 0) run_deferred_attaches();
+  session_ended_at_ = std::chrono::steady_clock::now();
+  if (sessions_ending_ == 0 && !deferred_attaches_.empty())
+    container_->schedule(to_duration(kChannelReuseGrace), [this] {
+      if (attaches_may_begin()) run_deferred_attaches();
+    });
 }
 
 void AmqpConnection::run_deferred_attaches() {
@@ -784,12 +789,15 @@ void AmqpConnection::run_deferred_attaches() {
   for (Action& action : deferred) std::visit([this](auto& a) { run(a); }, action);
 }
 
-bool AmqpConnection::defer_attach(Action action) {
-  if (sessions_ending_ == 0) return false;
-  if (std::chrono::steady_clock::now() - sessions_ending_since_ > options_.detach_timeout) {
+bool AmqpConnection::attaches_may_begin() {
+  const auto now = std::chrono::steady_clock::now();
+  if (sessions_ending_ > 0 && now - sessions_ending_since_ > options_.detach_timeout)
     sessions_ending_ = 0;  // no end reply: stop waiting for it
-    return false;
-  }
+  return sessions_ending_ == 0 && now - session_ended_at_ >= kChannelReuseGrace;
+}
+
+bool AmqpConnection::defer_attach(Action action) {
+  if (attaches_may_begin()) return false;
   deferred_attaches_.push_back(std::move(action));
   return true;
 }

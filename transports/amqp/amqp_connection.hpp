@@ -112,6 +112,7 @@ class AmqpConnection final : private proton::messaging_handler {
   void link_closed(const proton::link& link, const proton::error_condition& error);
   void end_session(proton::session session);
   bool defer_attach(Action action);
+  bool attaches_may_begin();
   void run_deferred_attaches();
   static LinkId link_id_of(const proton::link& link);
   // AMQP management link pair (RabbitMQ 4).
@@ -186,6 +187,7 @@ class AmqpConnection final : private proton::messaging_handler {
   proton::message management_message_;
   int sessions_ending_ = 0;  // ended by us, the broker's end not yet received
   std::chrono::steady_clock::time_point sessions_ending_since_{};
+  std::chrono::steady_clock::time_point session_ended_at_{};  // the last end reply (channel freed)
   std::vector<Action> deferred_attaches_;
 
   // Shared state.
