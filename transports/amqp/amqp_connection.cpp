@@ -679,6 +679,17 @@ std::string AmqpConnection::target_address(const std::string& v1_address) const 
 
 bool AmqpConnection::is_management(const proton::link& link) { return link.name().starts_with(kManagementPrefix); }
 
+// A new pair's session must not take a channel the broker may still route to its old session.
+void AmqpConnection::reopen_management() {
+  if (!v2_ || !connected_) return;
+  if (!attaches_may_begin()) {
+    container_->schedule(to_duration(kChannelReuseGrace), [this] { reopen_management(); });
+    return;
+  }
+  open_management();
+  wake_io();
+}
+
 // Both halves share one name and carry properties {paired: true}, as RabbitMQ's management
 // node requires; requests go pre-settled, responses come back on the receiver.
 void AmqpConnection::open_management() {
@@ -733,10 +744,7 @@ void AmqpConnection::link_closed(const proton::link& link, const proton::error_c
     end_session(link.session());
     management_lost(error.empty() ? std::string("detached") : error.what());
     // Declarations keep being retried by their owners; a new pair serves them.
-    container_->schedule(to_duration(options_.reconnect_delay), [this] {
-      if (v2_ && connected_) open_management();
-      wake_io();
-    });
+    container_->schedule(to_duration(options_.reconnect_delay), [this] { reopen_management(); });
     return;
   }
   LinkId id = link_id_of(link);

@@ -118,6 +118,7 @@ class AmqpConnection final : private proton::messaging_handler {
   // AMQP management link pair (RabbitMQ 4).
   static bool is_management(const proton::link& link);
   void open_management();
+  void reopen_management();
   void pump_management();
   void management_lost(const std::string& why);
   std::string target_address(const std::string& v1_address) const;
