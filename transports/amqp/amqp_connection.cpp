@@ -29,7 +29,7 @@ namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(100);
 // How long a channel rests after its session's end reply before a new session may take it.
-constexpr auto kChannelReuseGrace = std::chrono::milliseconds(0);
+constexpr auto kChannelReuseGrace = std::chrono::milliseconds(100);
 // How long a closing connection waits for the broker's close reply.
 constexpr auto kCloseReplyTimeout = std::chrono::milliseconds(1000);
 constexpr std::string_view kLinkPrefix = "herald-";
