@@ -765,10 +765,10 @@ void AmqpConnection::on_session_error(proton::session& session) {
 }
 
 // Proton 0.37 gives a new session the lowest free channel: the channel of one it just ended.
-// RabbitMQ 4 drops a begin that reaches a channel whose session process it has not yet seen
-// exit: before its end reply arrives, and also for a short while after it (the reader forgets
-// the channel only when the exit reaches it, after the session requeued what it held); the link
-// then never attaches. So while a session is ending, and for kChannelReuseGrace after the last
+// RabbitMQ 4.0 drops a begin that reaches a channel whose session process it has not yet seen
+// exit: before its end reply arrives, and also for a short while after it (its connection
+// process forgets the channel only when the exit reaches it; rabbitmq-server #14317, fixed in
+// 4.1); the link then never attaches. So while a session is ending, and for kChannelReuseGrace after the last
 // end reply, new attaches wait (at most detach_timeout for a reply that never comes).
 void AmqpConnection::end_session(proton::session session) {
   try {
